@@ -1,0 +1,63 @@
+"""API-key authentication: ``Authorization: Bearer <key>`` with the roles admin and reporter."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from pollsvc.api.auth_limits import check_not_blocked, note_failed_key
+from pollsvc.errors import ApiError
+from pollsvc.extensions import db
+from pollsvc.models import ApiKey
+from pollsvc.services.apikeys import verify_key
+
+F = TypeVar("F", bound=Callable[..., Any])
+_UNSET = object()
+
+
+def has_authorization() -> bool:
+    return "Authorization" in request.headers
+
+
+def current_key() -> ApiKey | None:
+    """The request's API key; None without an Authorization header; 401 for a bad one."""
+    cached = g.get("api_key", _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[no-any-return]
+    header = request.headers.get("Authorization")
+    key: ApiKey | None = None
+    if header is not None:
+        check_not_blocked()
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() == "bearer" and presented.strip():
+            key = verify_key(db.session, presented.strip())
+        if key is None:
+            note_failed_key()
+            raise ApiError("unauthorized", "The API key is missing, malformed, unknown or revoked.")
+    g.api_key = key
+    return key
+
+
+def require_role(*roles: str) -> Callable[[F], F]:
+    """401 without a valid key, 403 when its role is not one of ``roles``; before anything else."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            key = current_key()
+            if key is None:
+                raise ApiError("unauthorized")
+            if key.role not in roles:
+                raise ApiError("forbidden")
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+ADMIN = ("admin",)
+READERS = ("admin", "reporter")

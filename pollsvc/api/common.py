@@ -1,0 +1,57 @@
+"""What every view shares: strict JSON bodies, JSON responses, poll ids."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, request
+from marshmallow import Schema, ValidationError
+
+from pollsvc.errors import ApiError, flatten_messages, validation_error
+
+MAX_DB_INT = 2**31 - 1
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_body() -> dict[str, Any]:
+    """The body as a JSON object; 400 ``bad_request`` for anything else."""
+    if request.mimetype != "application/json":
+        raise ApiError("bad_request", "Send the body as application/json.")
+    try:
+        data = json.loads(request.get_data(cache=True), parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("bad_request", "The body is not valid JSON (UTF-8).") from None
+    if not isinstance(data, dict):
+        raise ApiError("bad_request", "The body must be a JSON object.")
+    return data
+
+
+def load_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
+    data = json_body()
+    try:
+        loaded: dict[str, Any] = schema.load(data, partial=partial)
+    except ValidationError as exc:
+        raise validation_error(flatten_messages(exc.messages)) from None
+    return loaded
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status=status,
+        mimetype="application/json",
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def check_poll_id(poll_id: int) -> int:
+    """Ids past the database's integer range cannot exist: 404, not a database error."""
+    if not 1 <= poll_id <= MAX_DB_INT:
+        raise ApiError("not_found", "No such poll.")
+    return poll_id

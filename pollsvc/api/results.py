@@ -1,0 +1,82 @@
+"""Results and reports for API keys (admin or reporter)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from pollsvc.api.auth import READERS, require_role
+from pollsvc.api.common import check_poll_id, json_response
+from pollsvc.api.docs import SECURED, errors
+from pollsvc.extensions import db
+from pollsvc.runtime import runtime
+from pollsvc.schemas import (
+    ReportPageSchema,
+    ReportQuerySchema,
+    ResultsOutSchema,
+    TimeseriesOutSchema,
+    TimeseriesQuerySchema,
+)
+from pollsvc.services import reports
+from pollsvc.services import results as results_service
+from pollsvc.services.polls import get_poll
+
+blp = Blueprint("results", __name__, url_prefix="/api/v1", description="Results and reports.")
+
+
+@blp.route("/polls/<int:poll_id>/results", methods=["GET"])
+@require_role(*READERS)
+@blp.response(200, ResultsOutSchema)
+@errors(blp, 401, 403, 404)
+@blp.doc(**SECURED)
+def poll_results(poll_id: int) -> Response:
+    """Counts per option, whatever the poll's visibility, with the first and last vote."""
+    poll = get_poll(db.session, check_poll_id(poll_id))
+    return json_response(results_service.results(db.session, poll), headers={"Cache-Control": "no-store"})
+
+
+@blp.route("/polls/<int:poll_id>/results/timeseries", methods=["GET"])
+@require_role(*READERS)
+@blp.arguments(TimeseriesQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, TimeseriesOutSchema)
+@errors(blp, 401, 403, 404, 422)
+@blp.doc(**SECURED)
+def poll_timeseries(poll_id: int, interval: str) -> Response:
+    """Participants per UTC hour or day, contiguous from the first ballot to the last."""
+    poll = get_poll(db.session, check_poll_id(poll_id))
+    return json_response(results_service.timeseries(db.session, poll, interval),
+                         headers={"Cache-Control": "no-store"})
+
+
+@blp.route("/polls/<int:poll_id>/results.csv", methods=["GET"])
+@require_role(*READERS)
+@blp.response(200, {"type": "string"}, content_type="text/csv")
+@errors(blp, 401, 403, 404)
+@blp.doc(**SECURED)
+def poll_results_csv(poll_id: int) -> Response:
+    """The results as CSV: UTF-8 with BOM, CRLF, formulas neutralised."""
+    poll = get_poll(db.session, check_poll_id(poll_id))
+    body = results_service.results_csv(db.session, poll)
+    return Response(body.encode("utf-8"), mimetype="text/csv", headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="poll-{poll.id}-results.csv"',
+        "Cache-Control": "no-store",
+    })
+
+
+@blp.route("/reports/polls", methods=["GET"])
+@require_role(*READERS)
+@blp.arguments(ReportQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, ReportPageSchema)
+@errors(blp, 401, 403, 422)
+@blp.doc(**SECURED)
+def polls_report(page: int, per_page: int, article_id: str | None = None, status: str | None = None,
+                 from_: datetime | None = None, to: datetime | None = None) -> Response:
+    """Polls ranked by participants, then votes, then age; from/to filter the creation time."""
+    items, total = reports.polls_report(
+        db.session, runtime().now(), article_id=article_id, status=status,
+        created_from=from_, created_to=to, page=page, per_page=per_page,
+    )
+    return json_response({"items": items, "page": page, "per_page": per_page, "total": total})

@@ -1,0 +1,135 @@
+"""One settings object, read from the ``POLLSVC_*`` environment.
+
+| env var                          | field                    | default                               |
+| -------------------------------- | ------------------------ | ------------------------------------- |
+| POLLSVC_DATABASE_URL             | database_url             | SQLite file in the instance folder    |
+| POLLSVC_REDIS_URL                | redis_url                | unset: in-process limits and caches   |
+| POLLSVC_SECRET_KEY               | secret_key               | generated once, kept in the instance  |
+| POLLSVC_USER_ASSERTION_SECRET    | user_assertion_secret    | unset: `user` polls refuse every vote |
+| POLLSVC_TRUSTED_PROXIES          | trusted_proxies          | 0                                     |
+| POLLSVC_CORS_ORIGINS             | cors_origins             | *                                     |
+| POLLSVC_MAX_BODY_BYTES           | max_body_bytes           | 65536                                 |
+| POLLSVC_RATE_LIMIT_VOTE          | rate_limit_vote          | 30/minute                             |
+| POLLSVC_RATE_LIMIT_VOTERS        | rate_limit_voters        | 10/minute                             |
+| POLLSVC_RATE_LIMIT_PUBLIC_READ   | rate_limit_public_read   | 600/minute                            |
+| POLLSVC_RATE_LIMIT_AUTH_FAILURES | rate_limit_auth_failures | 20/minute                             |
+| POLLSVC_ACCESS_LOG_IPS           | access_log_ips           | false: access logs carry no client IP |
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "POLLSVC_"
+_RATE_PART = re.compile(r"^\s*\d+\s*/\s*(second|minute|hour|day)s?\s*$")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    user_assertion_secret: str = ""
+    trusted_proxies: int = 0
+    cors_origins: str = "*"
+    max_body_bytes: int = 65536
+    rate_limit_vote: str = "30/minute"
+    rate_limit_voters: str = "10/minute"
+    rate_limit_public_read: str = "600/minute"
+    rate_limit_auth_failures: str = "20/minute"
+    access_log_ips: bool = False
+    redis_socket_timeout: float = 0.1
+    public_cache_seconds: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, instance_path: str, overrides: dict[str, Any] | None = None) -> Settings:
+        """Environment first, then ``overrides`` (lower-case field names) on top."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = os.environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw, type(getattr(cls, f.name)))
+        extra: dict[str, Any] = {}
+        for key, value in (overrides or {}).items():
+            if key.lower() in {f.name for f in fields(cls)} and key.islower():
+                values[key] = value
+            else:
+                extra[key] = value
+        values["extra"] = extra
+        settings = cls(**values)
+        return settings._with_instance_defaults(instance_path)
+
+    def _with_instance_defaults(self, instance_path: str) -> Settings:
+        changes: dict[str, Any] = {}
+        if not self.database_url:
+            changes["database_url"] = "sqlite:///" + str(Path(instance_path) / "pollsvc.sqlite3")
+        if not self.secret_key:
+            changes["secret_key"] = _instance_secret(Path(instance_path))
+        for name in ("rate_limit_vote", "rate_limit_voters", "rate_limit_public_read",
+                     "rate_limit_auth_failures"):
+            validate_rate_limit(name, getattr(self, name))
+        if self.trusted_proxies < 0:
+            raise ConfigError("POLLSVC_TRUSTED_PROXIES must be 0 or more")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("POLLSVC_MAX_BODY_BYTES must be at least 1024")
+        if not changes:
+            return self
+        return Settings(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
+
+    @property
+    def cors_origin_list(self) -> list[str] | str:
+        if self.cors_origins.strip() == "*":
+            return "*"
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+def validate_rate_limit(name: str, value: str) -> None:
+    parts = [p for p in value.split(";") if p.strip()]
+    if not parts or not all(_RATE_PART.match(p) for p in parts):
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must look like 30/minute (several joined by ';')")
+
+
+def _coerce(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
+    return raw
+
+
+def _instance_secret(instance: Path) -> str:
+    """Generate the server secret once and keep it, so tokens survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process won the race; read its secret below
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    for _ in range(50):
+        text = path.read_text().strip()
+        if text:
+            return text
+        time.sleep(0.02)
+    raise ConfigError(f"the secret key file in the instance folder is empty: {path.name}")

@@ -1,0 +1,58 @@
+"""Prometheus metrics, correct under several gunicorn workers (multiprocess mode).
+
+``pollsvc serve`` sets PROMETHEUS_MULTIPROC_DIR before the workers start; each worker writes
+its samples there and ``/metrics`` merges them. Without it (tests, a bare WSGI server) the
+process's own registry is served.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prom_multiprocess
+
+REQUESTS = Counter("pollsvc_http_requests_total", "HTTP requests by endpoint, method and status.",
+                   ["endpoint", "method", "status"])
+LATENCY = Histogram("pollsvc_http_request_duration_seconds", "Request latency by endpoint.",
+                    ["endpoint", "method"],
+                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+VOTES = Counter("pollsvc_votes_total", "Votes by outcome: accepted, or the refusal's error code.",
+                ["outcome"])
+VOTE_ENDPOINT = "votes.vote"
+
+
+def install(app: Flask) -> None:
+    @app.before_request
+    def _start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        endpoint = request.endpoint or "unmatched"
+        started = g.get("request_started")
+        if started is not None:
+            LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
+        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        if endpoint == VOTE_ENDPOINT:
+            VOTES.labels("accepted" if response.status_code == 201 else g.get("error_code", "error")).inc()
+        return response
+
+
+def render() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        prom_multiprocess.MultiProcessCollector(registry)
+        data = generate_latest(registry)
+    else:
+        data = generate_latest()
+    return Response(data, mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+                    headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})

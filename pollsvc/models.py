@@ -1,0 +1,188 @@
+"""The tables. Ballots are the truth; the counter shards are a fast, rebuildable sum of them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pollsvc.extensions import db
+
+# SQLite knows only INTEGER PRIMARY KEY as an auto-increment rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+COUNTER_SHARDS = 16
+"""Counter rows per poll: a hot poll's votes spread their row locks over this many rows."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (naive storage) as on PostgreSQL (timestamptz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Poll(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    question: Mapped[str] = mapped_column(String(500), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    max_choices: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    results_visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="after_vote")
+    dedup: Mapped[str] = mapped_column(String(16), nullable=False, default="token")
+    state: Mapped[str] = mapped_column(String(8), nullable=False, default="open")
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    options: Mapped[list[Option]] = relationship(
+        back_populates="poll", order_by="Option.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        Index("ix_polls_article_id_id", "article_id", "id"),
+        Index("ix_polls_created_at", "created_at"),
+    )
+
+
+class Option(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "options"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), nullable=False)
+    position: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    label: Mapped[str] = mapped_column(String(200), nullable=False)
+
+    poll: Mapped[Poll] = relationship(back_populates="options")
+
+    __table_args__ = (Index("ix_options_poll_id", "poll_id", "position"),)
+
+
+class Ballot(db.Model):  # type: ignore[name-defined,misc]
+    """One accepted vote of one person."""
+
+    __tablename__ = "ballots"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    __table_args__ = (Index("ix_ballots_poll_id_created_at", "poll_id", "created_at"),)
+
+
+class BallotKey(db.Model):  # type: ignore[name-defined,misc]
+    """One identity dimension of a ballot; the primary key is the dedup arbiter.
+
+    ``kind`` is ``token``, ``ip`` or ``user``; ``key_hash`` is an HMAC of the identity, never the
+    identity itself. ``pollsvc purge`` deletes the ``ip`` keys of long-closed polls.
+    """
+
+    __tablename__ = "ballot_keys"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(
+        ForeignKey("ballots.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+
+
+class Selection(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "selections"
+
+    ballot_id: Mapped[int] = mapped_column(
+        ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
+    )
+    # No cascade: an option that has votes cannot be deleted, so replacing the options of a
+    # poll races safely with a vote in flight (the database refuses one of the two).
+    option_id: Mapped[int] = mapped_column(ForeignKey("options.id"), primary_key=True)
+
+    __table_args__ = (Index("ix_selections_option_id", "option_id"),)
+
+
+class PollCounterShard(db.Model):  # type: ignore[name-defined,misc]
+    """Part of a poll's participant and selection counts; the sum over shards is the count."""
+
+    __tablename__ = "poll_counter_shards"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    participants: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    total_votes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class OptionCounterShard(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "option_counter_shards"
+
+    option_id: Mapped[int] = mapped_column(ForeignKey("options.id"), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    votes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class ApiKey(db.Model):  # type: ignore[name-defined,misc]
+    """An API key: only its SHA-256 is stored; ``prefix`` finds the row, the hash is compared."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+    """Who did what to which poll, for admins."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    api_key_name: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    poll_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_audit_events_poll_id", "poll_id", "id"),)

@@ -1,0 +1,261 @@
+"""Marshmallow schemas: input validation (load) and the documented output shapes (OpenAPI)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+ARTICLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
+ARTICLE_ID_ERROR = "1-128 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit."
+VISIBILITIES = ("always", "after_vote", "after_close", "never")
+DEDUPS = ("token", "ip", "token_and_ip", "user")
+INPUT_STATUSES = ("draft", "open", "closed")
+OUTPUT_STATUSES = ("draft", "scheduled", "open", "closed", "archived")
+MAX_OPTIONS = 20
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def is_article_id(value: str) -> bool:
+    return ARTICLE_ID.fullmatch(value) is not None
+
+
+def _validate_article_id(value: str) -> None:
+    if not is_article_id(value):
+        raise ValidationError(ARTICLE_ID_ERROR)
+
+
+def article_id_field(**kwargs: Any) -> fields.String:
+    return fields.String(validate=_validate_article_id, metadata={"pattern": ARTICLE_ID_PATTERN}, **kwargs)
+
+
+def label_key(label: str) -> str:
+    """What label uniqueness compares: NFC-normalised, casefolded text."""
+    return unicodedata.normalize("NFC", label).casefold()
+
+
+class StrictInteger(fields.Integer):
+    """An integer that is really one: no strings, floats or booleans."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return int(super()._deserialize(value, attr, data, **kwargs))
+
+
+class TrimmedText(fields.String):
+    """A string trimmed on load; control characters refused (newlines only where allowed)."""
+
+    def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.forbidden = _CONTROL if multiline else _CONTROL_OR_NEWLINE
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
+        if self.forbidden.search(text):
+            raise ValidationError("Control characters are not allowed.")
+        return text
+
+
+class OptionInSchema(Schema):
+    label = TrimmedText(required=True, validate=validate.Length(min=1, max=200))
+
+
+def _validate_options(options: list[dict[str, str]]) -> None:
+    if not MAX_OPTIONS >= len(options) >= 2:
+        raise ValidationError(f"Give between 2 and {MAX_OPTIONS} options.")
+    seen: set[str] = set()
+    for option in options:
+        key = label_key(option["label"])
+        if key in seen:
+            raise ValidationError(f"Option labels must be unique: {option['label']!r} is repeated.")
+        seen.add(key)
+
+
+class PollFieldsMixin:
+    question = TrimmedText(validate=validate.Length(min=1, max=500),
+                           metadata={"description": "1-500 characters after trimming."})
+    description = TrimmedText(multiline=True, allow_none=True, validate=validate.Length(max=2000),
+                              metadata={"description": "At most 2000 characters; empty means null."})
+    options = fields.List(fields.Nested(OptionInSchema), validate=_validate_options,
+                          metadata={"description": "2-20 options, labels unique (case-insensitive)."})
+    max_choices = StrictInteger(validate=validate.Range(min=1, max=MAX_OPTIONS))
+    opens_at = fields.AwareDateTime(allow_none=True, format="iso")
+    closes_at = fields.AwareDateTime(allow_none=True, format="iso")
+    results_visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+    dedup = fields.String(validate=validate.OneOf(DEDUPS))
+    status = fields.String(validate=validate.OneOf(INPUT_STATUSES))
+
+
+class PollCreateSchema(PollFieldsMixin, Schema):
+    article_id = article_id_field(required=True)
+    question = TrimmedText(required=True, validate=validate.Length(min=1, max=500))
+    options = fields.List(fields.Nested(OptionInSchema), required=True, validate=_validate_options)
+
+    @validates_schema
+    def _max_choices_fit(self, data: dict[str, Any], **_: Any) -> None:
+        options = data.get("options")
+        if options is not None and data.get("max_choices", 1) > len(options):
+            raise ValidationError("Must be at most the number of options.", "max_choices")
+        opens, closes = data.get("opens_at"), data.get("closes_at")
+        if opens and closes and closes <= opens:
+            raise ValidationError("Must be after opens_at.", "closes_at")
+
+
+class PollUpdateSchema(PollFieldsMixin, Schema):
+    article_id = article_id_field()
+
+
+class VoteInSchema(Schema):
+    option_ids = fields.List(StrictInteger(), required=True,
+                             metadata={"description": "Ids of the chosen options (1..max_choices)."})
+
+
+class PollListQuerySchema(Schema):
+    article_id = article_id_field()
+    status = fields.String(validate=validate.OneOf(OUTPUT_STATUSES))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ReportQuerySchema(PollListQuerySchema):
+    from_ = fields.AwareDateTime(data_key="from", format="iso")
+    to = fields.AwareDateTime(format="iso")
+
+
+class AuditQuerySchema(Schema):
+    poll_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class TimeseriesQuerySchema(Schema):
+    interval = fields.String(load_default="hour", validate=validate.OneOf(("hour", "day")))
+
+
+# ---- output shapes (documentation and response validation) ----
+
+
+class OptionOutSchema(Schema):
+    id = fields.Integer(required=True)
+    label = fields.String(required=True)
+    votes = fields.Integer(allow_none=True, required=True)
+    percent = fields.Float(allow_none=True, required=True)
+
+
+class PollOutSchema(Schema):
+    id = fields.Integer(required=True)
+    article_id = fields.String(required=True)
+    question = fields.String(required=True)
+    description = fields.String(allow_none=True, required=True)
+    max_choices = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(OUTPUT_STATUSES))
+    opens_at = fields.DateTime(allow_none=True, required=True)
+    closes_at = fields.DateTime(allow_none=True, required=True)
+    results_visibility = fields.String(required=True, validate=validate.OneOf(VISIBILITIES))
+    results_visible = fields.Boolean(required=True)
+    participants = fields.Integer(required=True)
+    has_voted = fields.Boolean(required=True)
+    options = fields.List(fields.Nested(OptionOutSchema), required=True)
+
+
+class AdminPollOutSchema(PollOutSchema):
+    dedup = fields.String(required=True, validate=validate.OneOf(DEDUPS))
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    total_votes = fields.Integer(required=True)
+
+
+class ArticlePollsOutSchema(Schema):
+    article_id = fields.String(required=True)
+    polls = fields.List(fields.Nested(PollOutSchema), required=True)
+
+
+class VoterOutSchema(Schema):
+    voter_token = fields.String(required=True)
+
+
+class VoteOutSchema(Schema):
+    poll = fields.Nested(PollOutSchema, required=True)
+
+
+class PollPageSchema(Schema):
+    items = fields.List(fields.Nested(AdminPollOutSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class ResultOptionSchema(Schema):
+    id = fields.Integer(required=True)
+    label = fields.String(required=True)
+    votes = fields.Integer(required=True)
+    percent = fields.Float(required=True)
+
+
+class ResultsOutSchema(Schema):
+    poll_id = fields.Integer(required=True)
+    participants = fields.Integer(required=True)
+    total_votes = fields.Integer(required=True)
+    options = fields.List(fields.Nested(ResultOptionSchema), required=True)
+    first_vote_at = fields.DateTime(allow_none=True, required=True)
+    last_vote_at = fields.DateTime(allow_none=True, required=True)
+
+
+class BucketSchema(Schema):
+    start = fields.DateTime(required=True)
+    participants = fields.Integer(required=True)
+
+
+class TimeseriesOutSchema(Schema):
+    poll_id = fields.Integer(required=True)
+    interval = fields.String(required=True, validate=validate.OneOf(("hour", "day")))
+    buckets = fields.List(fields.Nested(BucketSchema), required=True)
+
+
+class ReportItemSchema(Schema):
+    poll_id = fields.Integer(required=True)
+    article_id = fields.String(required=True)
+    question = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(OUTPUT_STATUSES))
+    participants = fields.Integer(required=True)
+    total_votes = fields.Integer(required=True)
+
+
+class ReportPageSchema(Schema):
+    items = fields.List(fields.Nested(ReportItemSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    api_key_name = fields.String(allow_none=True, required=True)
+    action = fields.String(required=True)
+    poll_id = fields.Integer(allow_none=True, required=True)
+    details = fields.Dict(allow_none=True, required=True)
+
+
+class AuditPageSchema(Schema):
+    items = fields.List(fields.Nested(AuditEventSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    poll = fields.Nested(PollOutSchema)
+    request_id = fields.String()
+    database = fields.String()

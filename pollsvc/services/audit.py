@@ -1,0 +1,39 @@
+"""The audit log of admin actions: who created, edited, closed or archived which poll, when."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pollsvc.models import ApiKey, AuditEvent
+
+
+def record(session: Session, actor: ApiKey | None, action: str, poll_id: int | None,
+           details: dict[str, Any] | None, now: datetime) -> None:
+    """Add an event to the caller's transaction, so it lands exactly when the change does."""
+    session.add(AuditEvent(
+        at=now,
+        api_key_id=actor.id if actor is not None else None,
+        api_key_name=(actor.name or f"key {actor.prefix}") if actor is not None else "cli",
+        action=action,
+        poll_id=poll_id,
+        details=json.dumps(details, ensure_ascii=False) if details else None,
+    ))
+
+
+def list_events(session: Session, *, poll_id: int | None, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+    conditions = [AuditEvent.poll_id == poll_id] if poll_id is not None else []
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
+    rows = session.scalars(
+        select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return [
+        {"id": e.id, "at": e.at, "api_key_name": e.api_key_name, "action": e.action,
+         "poll_id": e.poll_id, "details": json.loads(e.details) if e.details else None}
+        for e in rows
+    ], total

@@ -1,0 +1,141 @@
+"""Short-lived, per-process snapshots of polls and their counts for the public read and vote paths.
+
+Every article view reads the widget, so the poll row, its options and its counter sums are kept
+for ``ttl`` seconds (one by default). A write in this process drops the entry at once; other
+processes see it when their entry expires, within the ttl. Status is never cached: it is computed
+from the snapshot's schedule and the clock on every request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from pollsvc.models import Poll
+from pollsvc.services.counts import PollCounts, load_counts
+
+MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class OptionSnapshot:
+    id: int
+    label: str
+
+
+@dataclass(frozen=True)
+class PollSnapshot:
+    """The fields of a ``Poll`` that reads need, detached from any session."""
+
+    id: int
+    article_id: str
+    question: str
+    description: str | None
+    max_choices: int
+    opens_at: datetime | None
+    closes_at: datetime | None
+    results_visibility: str
+    dedup: str
+    state: str
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    options: tuple[OptionSnapshot, ...]
+    counts: PollCounts
+
+    @classmethod
+    def of(cls, poll: Poll, counts: PollCounts) -> PollSnapshot:
+        return cls(
+            id=poll.id, article_id=poll.article_id, question=poll.question, description=poll.description,
+            max_choices=poll.max_choices, opens_at=poll.opens_at, closes_at=poll.closes_at,
+            results_visibility=poll.results_visibility, dedup=poll.dedup, state=poll.state,
+            archived_at=poll.archived_at, created_at=poll.created_at, updated_at=poll.updated_at,
+            options=tuple(OptionSnapshot(o.id, o.label) for o in poll.options), counts=counts,
+        )
+
+
+class SnapshotCache:
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._polls: dict[int, tuple[float, PollSnapshot | None]] = {}
+        self._articles: dict[str, tuple[float, tuple[int, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def polls(self, session: Session, poll_ids: Iterable[int]) -> dict[int, PollSnapshot]:
+        """Snapshots of the polls that exist among ``poll_ids``, loading the missing in one batch."""
+        now = time.monotonic()
+        found: dict[int, PollSnapshot] = {}
+        missing: list[int] = []
+        for poll_id in poll_ids:
+            entry = self._polls.get(poll_id)
+            if entry is not None and entry[0] > now:
+                if entry[1] is not None:
+                    found[poll_id] = entry[1]
+            else:
+                missing.append(poll_id)
+        if missing:
+            loaded = _load(session, missing)
+            expires = now + self.ttl
+            with self._lock:
+                self._trim()
+                for poll_id in missing:
+                    self._polls[poll_id] = (expires, loaded.get(poll_id))
+            found.update(loaded)
+        return found
+
+    def poll(self, session: Session, poll_id: int) -> PollSnapshot | None:
+        return self.polls(session, [poll_id]).get(poll_id)
+
+    def article_poll_ids(self, session: Session, article_id: str) -> tuple[int, ...]:
+        """Ids of the article's published, unarchived polls (the caller checks their status)."""
+        clock = time.monotonic()
+        entry = self._articles.get(article_id)
+        if entry is not None and entry[0] > clock:
+            return entry[1]
+        # Scheduled polls are included: the caller shows them once they open.
+        ids = tuple(session.scalars(
+            select(Poll.id)
+            .where(Poll.article_id == article_id, Poll.archived_at.is_(None), Poll.state != "draft")
+            .order_by(Poll.id)
+        ).all())
+        with self._lock:
+            self._trim()
+            self._articles[article_id] = (clock + self.ttl, ids)
+        return ids
+
+    def refresh_counts(self, session: Session, snapshot: PollSnapshot) -> PollSnapshot:
+        """The snapshot with exact counts read now (after this process's own vote), kept."""
+        fresh = replace(snapshot, counts=load_counts(session, [snapshot.id])[snapshot.id])
+        with self._lock:
+            self._polls[snapshot.id] = (time.monotonic() + self.ttl, fresh)
+        return fresh
+
+    def forget(self, poll_id: int | None = None, *article_ids: str) -> None:
+        with self._lock:
+            if poll_id is not None:
+                self._polls.pop(poll_id, None)
+            for article_id in article_ids:
+                self._articles.pop(article_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._polls.clear()
+            self._articles.clear()
+
+    def _trim(self) -> None:
+        if len(self._polls) > MAX_ENTRIES:
+            self._polls.clear()
+        if len(self._articles) > MAX_ENTRIES:
+            self._articles.clear()
+
+
+def _load(session: Session, poll_ids: list[int]) -> dict[int, PollSnapshot]:
+    polls = session.scalars(select(Poll).where(Poll.id.in_(poll_ids)).options(selectinload(Poll.options))).all()
+    counts = load_counts(session, [p.id for p in polls])
+    return {p.id: PollSnapshot.of(p, counts[p.id]) for p in polls}

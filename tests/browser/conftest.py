@@ -1,0 +1,130 @@
+"""Browser fixtures: the system Chromium through Playwright, a live pollsvc server, a host site
+on another origin (``localhost`` vs the service's ``127.0.0.1``), and axe-core."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import Server, server_env, start_server, wipe
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no system Chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1000, "height": 900})
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(migrated: str, instance_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real ``pollsvc serve`` for the module, on a freshly wiped database."""
+    wipe(migrated)
+    env = server_env(migrated, instance_dir, rate_limit_voters="1000/minute",
+                     rate_limit_vote="1000/minute", rate_limit_public_read="100000/minute")
+    server = start_server(env, tmp_path_factory.mktemp("browser-server"), workers=1)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def live_admin_key(live_server: Server) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "pollsvc.cli", "create-api-key", "--role", "admin",
+                          "--name", "browser tests"], env=live_server.env, capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def live_api(live_server: Server, live_admin_key: str) -> Callable[..., requests.Response]:
+    """``live_api("POST", "/api/v1/polls", json=...)`` with the admin key."""
+
+    def call(method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {live_admin_key}", **kwargs.pop("headers", {})}
+        return requests.request(method, live_server.url + path, headers=headers, timeout=10, **kwargs)
+
+    return call
+
+
+class _HostSite(ThreadingHTTPServer):
+    pages: dict[str, str]
+
+
+class _HostHandler(BaseHTTPRequestHandler):
+    server: _HostSite
+
+    def do_GET(self) -> None:
+        body = self.server.pages.get(self.path.split("?")[0])
+        if body is None:
+            self.send_error(404)
+            return
+        data = body.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def host_site() -> Iterator[Callable[[str, str], str]]:
+    """A news site on ``http://localhost:PORT``: ``host_site("/a.html", html)`` returns the URL."""
+    server = _HostSite(("127.0.0.1", 0), _HostHandler)
+    server.pages = {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+
+    def add(path: str, html: str) -> str:
+        server.pages[path] = html
+        return f"http://localhost:{port}{path}"
+
+    yield add
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (npm install)")
+    return AXE.read_text()
+
+
+def run_axe(page: Any, axe_source: str, context: str = "document") -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page."""
+    page.add_script_tag(content=axe_source)
+    result = page.evaluate(f"async () => await axe.run({context}, {{resultTypes: ['violations']}})")
+    return [v for v in result["violations"] if v.get("impact") in ("serious", "critical")]
