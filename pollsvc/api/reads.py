@@ -42,7 +42,9 @@ def public_snapshot(poll_id: int) -> tuple[PollSnapshot, str]:
     return snapshot, status  # type: ignore[return-value]
 
 
-def render(snapshots: Iterable[tuple[PollSnapshot, str]], *, voted: set[int] | None = None) -> tuple[list[dict[str, Any]], bool]:
+def render(
+    snapshots: Iterable[tuple[PollSnapshot, str]], *, voted: set[int] | None = None
+) -> tuple[list[dict[str, Any]], bool]:
     """Poll bodies for this request's identity; the flag tells whether any depended on it."""
     items = list(snapshots)
     if voted is None:

@@ -1,4 +1,4 @@
-"""The pages: widget, embeds, demo article, admin console and dashboard."""
+"""The pages: widget, embeds, demo article (``widget``), admin console and dashboard (``console``)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """Register the page blueprints that exist (each page issue adds its own)."""
+    from pollsvc.web import console, widget
+
+    app.register_blueprint(widget.bp)
+    app.register_blueprint(console.bp)
