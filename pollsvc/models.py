@@ -74,6 +74,7 @@ class Poll(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         Index("ix_polls_article_id_id", "article_id", "id"),
         Index("ix_polls_created_at", "created_at"),
+        {"sqlite_autoincrement": True},  # ids are never reused, on SQLite as on PostgreSQL
     )
 
 
@@ -87,7 +88,7 @@ class Option(db.Model):  # type: ignore[name-defined,misc]
 
     poll: Mapped[Poll] = relationship(back_populates="options")
 
-    __table_args__ = (Index("ix_options_poll_id", "poll_id", "position"),)
+    __table_args__ = (Index("ix_options_poll_id", "poll_id", "position"), {"sqlite_autoincrement": True})
 
 
 class Ballot(db.Model):  # type: ignore[name-defined,misc]
@@ -99,7 +100,7 @@ class Ballot(db.Model):  # type: ignore[name-defined,misc]
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
-    __table_args__ = (Index("ix_ballots_poll_id_created_at", "poll_id", "created_at"),)
+    __table_args__ = (Index("ix_ballots_poll_id_created_at", "poll_id", "created_at"), {"sqlite_autoincrement": True})
 
 
 class BallotKey(db.Model):  # type: ignore[name-defined,misc]

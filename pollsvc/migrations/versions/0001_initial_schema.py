@@ -2,11 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 15:08:46.764803
+Create Date: 2026-11-26 15:11:33.048507
 
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -42,7 +43,8 @@ def upgrade():
     sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('polls', schema=None) as batch_op:
         batch_op.create_index('ix_polls_article_id_id', ['article_id', 'id'], unique=False)
@@ -67,7 +69,8 @@ def upgrade():
     sa.Column('poll_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['poll_id'], ['polls.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('ballots', schema=None) as batch_op:
         batch_op.create_index('ix_ballots_poll_id_created_at', ['poll_id', 'created_at'], unique=False)
@@ -78,7 +81,8 @@ def upgrade():
     sa.Column('position', sa.SmallInteger(), nullable=False),
     sa.Column('label', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['poll_id'], ['polls.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('options', schema=None) as batch_op:
         batch_op.create_index('ix_options_poll_id', ['poll_id', 'position'], unique=False)
