@@ -117,8 +117,10 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app_config(migrated: str, instance_dir: Path, clock: Clock) -> dict[str, Any]:
-    """Edit this in a test (before using ``app``) to change settings."""
-    return {**base_config(migrated, instance_dir), "CLOCK": clock}
+    """Edit this in a test (before using ``app``) to change settings. Limits are generous here;
+    the rate-limit tests set their own."""
+    return {**base_config(migrated, instance_dir), "CLOCK": clock, "rate_limit_voters": "10000/minute",
+            "rate_limit_vote": "10000/minute", "rate_limit_public_read": "10000/minute"}
 
 
 @pytest.fixture
