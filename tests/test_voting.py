@@ -219,8 +219,10 @@ def test_closed_and_scheduled_polls_refuse_votes(client: Any, make_poll: Any, ad
     assert response.status_code == 409 and response.json["error"] == "poll_closed"
     assert response.json["poll"]["status"] == "closed"
     scheduled = make_poll(opens_at=(clock.current + timedelta(hours=1)).isoformat())
-    # the public cannot see a scheduled poll: 404 comes before the state check
-    assert post_vote(client, scheduled, token=voter_token()).status_code == 404
+    early = post_vote(client, scheduled, token=voter_token())
+    assert early.status_code == 409 and early.json["error"] == "poll_not_open"
+    draft = make_poll(status="draft")
+    assert post_vote(client, draft, token=voter_token()).status_code == 404
 
 
 def test_poll_closes_while_you_wait(client: Any, make_poll: Any, voter_token: Any, clock: Any) -> None:

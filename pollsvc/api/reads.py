@@ -33,13 +33,16 @@ def forget(poll_id: int | None, *article_ids: str) -> None:
     snapshot_cache().forget(poll_id, *article_ids)
 
 
-def public_snapshot(poll_id: int) -> tuple[PollSnapshot, str]:
-    """The poll and its status, if the public may see it; else 404."""
+def public_snapshot(poll_id: int, *, hidden: tuple[str, ...] = ("draft", "archived", "scheduled")
+                    ) -> tuple[PollSnapshot, str]:
+    """The poll and its status, unless its status is one the public may not see (404)."""
     snapshot = snapshot_cache().poll(db.session, poll_id)
-    status = poll_status(snapshot, runtime().now()) if snapshot is not None else None  # type: ignore[arg-type]
-    if snapshot is None or status in ("draft", "archived", "scheduled"):
+    if snapshot is None:
         raise ApiError("not_found", "No such poll.")
-    return snapshot, status  # type: ignore[return-value]
+    status = poll_status(snapshot, runtime().now())  # type: ignore[arg-type]
+    if status in hidden:
+        raise ApiError("not_found", "No such poll.")
+    return snapshot, status
 
 
 def render(

@@ -48,7 +48,8 @@ def _poll_body(snapshot: PollSnapshot, status: str, *, voted: bool | None) -> di
 @blp.doc(**PUBLIC, **json_request(VoteInSchema))
 def vote(poll_id: int) -> Response:
     """Cast a ballot; one per voter by the poll's dedup policy. 201 means it is stored durably."""
-    snapshot, status = public_snapshot(check_poll_id(poll_id))
+    # A scheduled poll is hidden from reads, but a vote on it is told 409 poll_not_open.
+    snapshot, status = public_snapshot(check_poll_id(poll_id), hidden=("draft", "archived"))
     option_ids = load_body(_vote_schema)["option_ids"]
     if status == "closed":
         raise ApiError("poll_closed", extra={"poll": _poll_body(snapshot, status, voted=None)},
