@@ -8,6 +8,7 @@ POLLSVC_TEST_REDIS_URL     e.g. redis://127.0.0.1:6379/15
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -213,8 +214,9 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
 
     def stop(self) -> None:
+        """gunicorn's quick shutdown (SIGINT): tests don't wait for idle keep-alive connections."""
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:

@@ -206,10 +206,10 @@ def test_elements_added_later_and_several_per_page(page: Page, live_server: Serv
     single = make_poll(live_api, "many-b", question="Câu hỏi B?")
     make_poll(live_api, "many-c", question="Câu hỏi C?")
     make_poll(live_api, "many-a", question="Nháp?", status="draft")
-    page.goto(host_page(host_site, live_server, "many", """
+    page.goto(host_page(host_site, live_server, "many", f"""
 <div data-pollsvc-article="many-a"></div>
-<div data-pollsvc-poll="%d" data-lang="en"></div>
-<div data-pollsvc-poll="999999" id="missing"></div>""" % single["id"]))
+<div data-pollsvc-poll="{single['id']}" data-lang="en"></div>
+<div data-pollsvc-poll="999999" id="missing"></div>"""))
 
     expect(page.get_by_role("group", name="Câu hỏi A?")).to_be_visible()
     expect(page.get_by_role("group", name="Câu hỏi B?")).to_be_visible()

@@ -1,0 +1,82 @@
+"""widget.js (size budget, headers, caching), the embed and demo pages' headers."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+WEB = Path(__file__).resolve().parents[1] / "pollsvc" / "web"
+BUDGET = 15 * 1024  # bytes, gzipped
+
+
+def test_widget_js_fits_the_size_budget(client: Any) -> None:
+    response = client.get("/widget.js")
+    assert response.status_code == 200
+    size = len(gzip.compress(response.get_data(), compresslevel=9))
+    assert size <= BUDGET, f"widget.js is {size} bytes gzipped; the budget is {BUDGET}"
+
+
+def test_widget_js_headers_and_revalidation(client: Any) -> None:
+    response = client.get("/widget.js")
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    etag = response.headers["ETag"]
+    assert etag.startswith('"') and len(etag) > 10
+
+    again = client.get("/widget.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+    assert again.headers["ETag"] == etag
+    assert client.get("/widget.js", headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_widget_js_never_writes_markup() -> None:
+    source = (WEB / "static" / "widget" / "widget.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in source
+
+
+@pytest.mark.parametrize("path", ["/embed/articles/hoi-nghi-ket-luan-57", "/embed/polls/7"])
+def test_embed_pages_may_be_framed_by_anyone(client: Any, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "connect-src 'self'; frame-ancestors *")
+    assert "X-Frame-Options" not in response.headers
+    html = response.get_data(as_text=True)
+    assert 'src="/widget.js"' in html
+    assert 'src="/static/widget/embed.js"' in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "no inline scripts"
+
+
+def test_embed_page_language_and_escaping(client: Any) -> None:
+    html = client.get('/embed/polls/3?lang=en&user="><script>x</script>').get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert 'data-lang="en"' in html
+    assert "<script>x" not in html
+    assert client.get("/embed/polls/3?lang=fr").get_data(as_text=True).count('data-lang="vi"') == 1
+
+
+@pytest.mark.parametrize("path", ["/embed/articles/-bad", "/embed/articles/" + "a" * 129, "/embed/polls/abc"])
+def test_bad_embed_ids_are_404_json(client: Any, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json["error"] == "not_found"
+
+
+def test_demo_page(client: Any) -> None:
+    response = client.get("/demo")
+    assert response.status_code == 200
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp
+    html = response.get_data(as_text=True)
+    assert "Huyện Quảng Ninh tổ chức Hội nghị quán triệt Kết luận số 57-KL/TW" in html
+    assert 'data-pollsvc-article="hoi-nghi-ket-luan-57"' in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "no inline scripts"
+    for asset in ("demo.css", "demo.js", "embed.js", "embed.css"):
+        assert client.get(f"/static/widget/{asset}").status_code == 200
