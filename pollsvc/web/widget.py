@@ -41,7 +41,8 @@ def widget_js() -> Response:
     response.set_etag(etag)
     response.headers["Cache-Control"] = WIDGET_CACHE
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # 304 when If-None-Match matches
+    return response
 
 
 def _page(html: str, csp: str) -> Response:

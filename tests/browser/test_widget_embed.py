@@ -23,7 +23,7 @@ def make_poll(live_api: Api, article_id: str, **fields: Any) -> dict[str, Any]:
             "options": [{"label": "Có"}, {"label": "Không"}], **fields}
     response = live_api("POST", "/api/v1/polls", json=body)
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def framing_page(host_site: Callable[[str, str], str], name: str, src: str) -> str:

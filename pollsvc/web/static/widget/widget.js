@@ -80,6 +80,7 @@
     "legend{padding:0;font-weight:700;font-size:1.125em;line-height:1.35}" +
     ".desc{margin:.4em 0 0;color:#57606a}" +
     ".opts{margin-top:.6em}" +
+    ".opts:empty{display:none}" +
     ".opt{display:flex;align-items:center;gap:.65em;margin:.45em 0;padding:.55em .8em;border:1px solid #d0d7de;" +
     "border-radius:.375em;cursor:pointer}" +
     ".opt:hover{border-color:#0f4c81;background:#f3f7fb}" +
@@ -88,7 +89,7 @@
     "input{flex:none;width:1.1em;height:1.1em;margin:0;accent-color:#0f4c81;cursor:inherit}" +
     ":focus-visible{outline:.15em solid #0f4c81;outline-offset:.15em}" +
     ".live:focus{outline:0}" +
-    ".hint{margin:.3em 0 0;font-size:.875em;color:#57606a}" +
+    ".hint{margin:0 0 .2em;font-size:.875em;color:#57606a}" +
     ".vote{font:inherit;font-weight:700;margin-top:.9em;padding:.55em 1.6em;border:0;border-radius:.375em;" +
     "background:#0f4c81;color:#fff;cursor:pointer}" +
     ".vote:hover{background:#0b3a63}" +
@@ -280,7 +281,7 @@
         var hint = el("p", "hint", fill(t.max, ctx.number.format(p.max_choices)));
         hint.id = name + "-hint";
         fieldset.setAttribute("aria-describedby", hint.id);
-        options.appendChild(hint);
+        options.insertBefore(hint, options.firstChild);
       }
       var button = el("button", "vote", t.vote);
       button.type = "submit";
@@ -289,6 +290,7 @@
 
     // max_choices: once the limit is reached, the other boxes are disabled
     options.addEventListener("change", function () {
+      message.textContent = "";
       if (current.max_choices <= 1) return;
       var boxes = options.querySelectorAll("input");
       var checked = options.querySelectorAll("input:checked").length;
@@ -296,7 +298,6 @@
         box.disabled = !box.checked && checked >= current.max_choices;
         box.parentNode.classList.toggle("off", box.disabled);
       });
-      message.textContent = "";
     });
 
     function results(p) {
