@@ -100,7 +100,7 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": bool(settings.redis_url),
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,
-        "RATELIMIT_KEY_PREFIX": "pollsvc",
+        "RATELIMIT_KEY_PREFIX": settings.redis_key_prefix,
         "API_TITLE": "pollsvc",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -14,6 +14,7 @@
 | POLLSVC_RATE_LIMIT_PUBLIC_READ   | rate_limit_public_read   | 600/minute                            |
 | POLLSVC_RATE_LIMIT_AUTH_FAILURES | rate_limit_auth_failures | 20/minute                             |
 | POLLSVC_ACCESS_LOG_IPS           | access_log_ips           | false: access logs carry no client IP |
+| POLLSVC_REDIS_KEY_PREFIX         | redis_key_prefix         | pollsvc (to share one Redis)          |
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Settings:
     rate_limit_public_read: str = "600/minute"
     rate_limit_auth_failures: str = "20/minute"
     access_log_ips: bool = False
+    redis_key_prefix: str = "pollsvc"
     redis_socket_timeout: float = 0.1
     public_cache_seconds: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)

@@ -31,6 +31,10 @@ from pollsvc.services.apikeys import create_key
 
 PG_URL = os.environ.get("POLLSVC_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("POLLSVC_TEST_REDIS_URL", "")
+# Each test session has its own PostgreSQL database and Redis key prefix, so that two sessions
+# on one machine (a developer's and CI's, say) never wipe each other's data.
+SESSION_TAG = f"{os.getpid()}"
+REDIS_PREFIX = f"pollsvc-test-{SESSION_TAG}"
 TABLES = ("audit_events", "selections", "ballot_keys", "option_counter_shards", "poll_counter_shards",
           "ballots", "options", "polls", "api_keys")
 TEST_SECRET = "test-secret-key-for-pollsvc-tests-only"
@@ -61,17 +65,27 @@ def ensure_postgres_database(url: str) -> None:
     admin.dispose()
 
 
+def drop_postgres_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if PG_URL:
-        ensure_postgres_database(PG_URL)
-        engine = create_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        return PG_URL
-    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "pollsvc-test.sqlite3")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """POLLSVC_TEST_DATABASE_URL names the server and a base name: this session's database is
+    ``<name>_<pid>``, created empty and dropped at the end."""
+    if not PG_URL:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "pollsvc-test.sqlite3")
+        return
+    parsed = make_url(PG_URL)
+    url = parsed.set(database=f"{parsed.database}_{SESSION_TAG}").render_as_string(hide_password=False)
+    drop_postgres_database(url)
+    ensure_postgres_database(url)
+    yield url
+    drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +98,7 @@ def base_config(database_url: str, instance_dir: Path) -> dict[str, Any]:
         "INSTANCE_PATH": str(instance_dir),
         "database_url": database_url,
         "redis_url": REDIS_URL,
+        "redis_key_prefix": REDIS_PREFIX,
         "secret_key": TEST_SECRET,
         "user_assertion_secret": USER_SECRET,
         "TESTING": True,
@@ -108,7 +123,11 @@ def wipe(database_url: str) -> None:
     if REDIS_URL:
         import redis
 
-        redis.Redis.from_url(REDIS_URL).flushdb()
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{REDIS_PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 @pytest.fixture
@@ -234,6 +253,7 @@ def server_env(database_url: str, instance_dir: Path, **settings: str) -> dict[s
     })
     if REDIS_URL:
         env["POLLSVC_REDIS_URL"] = REDIS_URL
+        env["POLLSVC_REDIS_KEY_PREFIX"] = REDIS_PREFIX
     env.update({f"POLLSVC_{k.upper()}": v for k, v in settings.items()})
     return env
 
@@ -255,7 +275,7 @@ def start_server(env: dict[str, str], log_dir: Path, *, workers: int = 2, port: 
         try:
             if requests.get(server.url + "/healthz", timeout=1).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up yet, or too busy to answer within a second
             pass
         time.sleep(0.2)
     server.stop()

@@ -124,14 +124,14 @@ def update_poll(session: Session, poll: Poll, data: dict[str, Any], now: datetim
     if "status" in data:
         poll.state = data["status"]
         poll.archived_at = None  # PATCH with a status restores an archived poll
-    if options is not None and "options" in changed:
-        poll.options.clear()
-        session.flush()  # old options go before the new ones are inserted
-        poll.options.extend(Option(position=i, label=o["label"]) for i, o in enumerate(options))
     poll.updated_at = now
     action = {"closed": "close", "open": "open", "draft": "unpublish"}.get(data.get("status", ""), "edit")
     audit.record(session, actor, action, poll.id, {"fields": sorted(data)}, now)
     try:
+        if options is not None and "options" in changed:
+            poll.options.clear()
+            session.flush()  # old options go before the new ones are inserted
+            poll.options.extend(Option(position=i, label=o["label"]) for i, o in enumerate(options))
         session.commit()
     except IntegrityError:
         # A vote landed on the old options after our check: the foreign key refused to drop them.
