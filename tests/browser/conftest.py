@@ -37,7 +37,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="vi-VN", viewport={"width": 1000, "height": 900})
+    # bypass_csp: axe-core is injected as an inline script, which the pages' CSP rightly refuses.
+    # Tests of the CSP itself open their own context without it.
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1000, "height": 900}, bypass_csp=True)
     tab = context.new_page()
     yield tab
     context.close()
