@@ -45,6 +45,15 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+@pytest.fixture
+def csp_page(browser: Any) -> Iterator[Any]:
+    """A tab that enforces the pages' Content-Security-Policy (no axe here)."""
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1000, "height": 900})
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
 @pytest.fixture(scope="module")
 def live_server(migrated: str, instance_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One real ``pollsvc serve`` for the module, on a freshly wiped database."""

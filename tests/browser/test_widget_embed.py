@@ -75,7 +75,8 @@ def test_embed_page_headers(live_server: Server) -> None:
     assert "X-Frame-Options" not in response.headers
 
 
-def test_demo_page_works_under_its_csp(page: Page, live_server: Server, live_api: Api) -> None:
+def test_demo_page_works_under_its_csp(csp_page: Page, live_server: Server, live_api: Api) -> None:
+    page = csp_page
     make_poll(live_api, DEMO_ARTICLE_ID, **{k: v for k, v in DEMO_POLL.items() if k != "article_id"})
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
