@@ -37,7 +37,7 @@ def create_poll(live_api: Api, **fields: Any) -> dict[str, Any]:
             "options": [{"label": "Đồng ý"}, {"label": "Không đồng ý"}], **fields}
     response = live_api("POST", "/api/v1/polls", json=body)
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def vote(server: Server, poll: dict[str, Any], option: int = 0) -> None:
@@ -53,13 +53,30 @@ def total_polls(live_api: Api) -> int:
 
 
 @pytest.fixture
-def page_errors(page: Page) -> Iterator[list[str]]:
-    """Script errors and CSP reports of the page: there must be none."""
+def strict_page(browser: Any) -> Iterator[Page]:
+    """A tab that enforces the pages' CSP (the shared ``page`` fixture bypasses it for axe)."""
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1000, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def page_errors(strict_page: Page) -> Iterator[list[str]]:
+    """Script errors and CSP violations in ``strict_page``: there must be none."""
+    page = strict_page
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "401" not in msg.text
             and "422" not in msg.text and "403" not in msg.text else None)
     yield errors
+
+
+@pytest.fixture
+def axe_page(browser: Any) -> Iterator[Page]:
+    """A tab that lets axe-core be injected (the pages' CSP forbids inline scripts, rightly)."""
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1000, "height": 900}, bypass_csp=True)
+    yield context.new_page()
+    context.close()
 
 
 def rows(page: Page) -> Any:
@@ -71,8 +88,9 @@ def editor(page: Page, name: str) -> Any:
     return page.get_by_role("region", name=name)
 
 
-def test_editor_creates_edits_and_closes_a_poll(page: Page, live_server: Server, live_admin_key: str,
+def test_editor_creates_edits_and_closes_a_poll(strict_page: Page, live_server: Server, live_admin_key: str,
                                                 live_api: Api, page_errors: list[str]) -> None:
+    page = strict_page
     sign_in(page, live_server.url + "/admin", live_admin_key)
     expect(page.get_by_text("Quản trị viên")).to_be_visible()
     page.get_by_role("button", name="Bình chọn mới").click()
@@ -241,14 +259,14 @@ def test_filters_and_pagination(page: Page, live_server: Server, live_admin_key:
         create_poll(live_api, article_id="nhieu-bai", question=f"Câu hỏi số {i:02d}")
     sign_in(page, live_server.url + "/admin", live_admin_key)
     page.get_by_role("search").get_by_label("Mã bài viết").fill("nhieu-bai")
-    page.get_by_role("button", name="Lọc").click()
+    page.get_by_role("button", name="Lọc", exact=True).click()
     expect(page.get_by_text("Trang 1/2 · 22 bình chọn")).to_be_visible()
     expect(page.locator("#poll-rows tr")).to_have_count(20)
     page.get_by_role("button", name="Trang sau").click()
     expect(page.get_by_text("Trang 2/2 · 22 bình chọn")).to_be_visible()
     expect(page.locator("#poll-rows tr")).to_have_count(2)
     page.get_by_role("search").get_by_label("Trạng thái").select_option("closed")
-    page.get_by_role("button", name="Lọc").click()
+    page.get_by_role("button", name="Lọc", exact=True).click()
     expect(page.get_by_text("Không có bình chọn nào phù hợp.")).to_be_visible()
 
 
@@ -293,8 +311,9 @@ def test_schedule_is_entered_in_local_time_and_sent_in_utc(browser: Any, live_se
         context.close()
 
 
-def test_console_has_no_serious_accessibility_violations(page: Page, live_server: Server, live_admin_key: str,
-                                                         live_api: Api, axe_source: str) -> None:
+def test_console_has_no_serious_accessibility_violations(axe_page: Page, live_server: Server,
+                                                         live_admin_key: str, live_api: Api, axe_source: str) -> None:
+    page = axe_page
     create_poll(live_api, article_id="a11y-1", question="Câu hỏi kiểm tra trợ năng")
     page.goto(live_server.url + "/admin")
     expect(page.get_by_label("Khóa API")).to_be_visible()

@@ -50,10 +50,12 @@ export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
 const dateTime = new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeStyle: "short" });
+const shortDateTime = new Intl.DateTimeFormat(LOCALE, { dateStyle: "short", timeStyle: "short" });
 const number = new Intl.NumberFormat(LOCALE);
 const percent = new Intl.NumberFormat(LOCALE, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 export const formatDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : t("none"));
+export const formatShortDateTime = (iso) => (iso ? shortDateTime.format(new Date(iso)) : t("none"));
 export const formatNumber = (n) => number.format(n);
 export const formatPercent = (p) => percent.format(p) + " %";
 export const statusText = (status) => t("status_" + status);

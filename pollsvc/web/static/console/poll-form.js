@@ -13,6 +13,7 @@ const SERVER_MESSAGES = {
   vi: [
     [/^Shorter than minimum length|^Missing data for required field|^Field may not be null/, "Không được để trống."],
     [/^Longer than maximum length (\d+)/, "Dài quá $1 ký tự."],
+    [/^Length must be between (\d+) and (\d+)/, "Cần từ $1 đến $2 ký tự (không tính khoảng trắng đầu cuối)."],
     [/^1-128 characters of/, "Mã bài viết gồm 1-128 ký tự A-Z a-z 0-9 . _ : -, bắt đầu bằng chữ hoặc số."],
     [/^Option labels must be unique/, "Các lựa chọn không được trùng nhau."],
     [/^Give between 2 and (\d+) options/, "Cần từ 2 đến $1 lựa chọn."],
@@ -27,7 +28,8 @@ const SERVER_MESSAGES = {
 
 function localMessage(message) {
   for (const [pattern, text] of SERVER_MESSAGES[document.body.dataset.lang] || []) {
-    if (pattern.test(message)) return message.replace(pattern, text).replace(/^(.*?\.).*$/s, "$1");
+    const match = pattern.exec(message);
+    if (match) return text.replace(/\$(\d)/g, (_, i) => match[i]);
   }
   return message;
 }

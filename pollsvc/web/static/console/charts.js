@@ -1,0 +1,90 @@
+// SVG charts drawn here (no library, no CDN). Each is role="img" with a name; the numbers are
+// also in a table next to it.
+
+import { formatNumber, formatPercent, svg, t } from "./common.js";
+
+const MAX_WIDTH = 760;
+
+/** Drawn at the container's own width, so the text keeps its size on a phone. */
+function widthOf(container) {
+  return Math.round(Math.min(MAX_WIDTH, Math.max(280, container?.clientWidth || 640)));
+}
+
+function truncate(text, max) {
+  return text.length > max ? text.slice(0, max - 1) + "…" : text;
+}
+
+function frame(width, height, name) {
+  return svg("svg", {
+    viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": name, class: "chart-svg",
+    preserveAspectRatio: "xMinYMin meet",
+  });
+}
+
+/** Horizontal bars: one per option, its label above, votes and percent at the end. */
+export function barChart(options, name, container) {
+  const row = 46;
+  const WIDTH = widthOf(container);
+  const labelWidth = 130;
+  const chart = frame(WIDTH, options.length * row + 8, name);
+  const max = Math.max(1, ...options.map((o) => o.votes));
+  const track = WIDTH - labelWidth;
+  options.forEach((option, i) => {
+    const y = i * row + 4;
+    const width = Math.max(option.votes > 0 ? 3 : 0, (option.votes / max) * (track - 10));
+    chart.append(
+      svg("text", { x: 0, y: y + 14, class: "chart-label" }, truncate(option.label, Math.floor(WIDTH / 8))),
+      svg("rect", { x: 0, y: y + 22, width: track, height: 16, rx: 3, class: "bar-track" }),
+      svg("rect", { x: 0, y: y + 22, width, height: 16, rx: 3, class: `bar bar-${i % 6}` }),
+      svg("text", { x: track + 10, y: y + 35, class: "chart-value" },
+        `${formatNumber(option.votes)} · ${formatPercent(option.percent)}`),
+    );
+  });
+  return chart;
+}
+
+/** Columns of participants per bucket, with a light grid and a few time labels. */
+export function columnChart(buckets, name, formatLabel, container) {
+  const WIDTH = widthOf(container);
+  const height = 240;
+  const left = 44;
+  const bottom = 28;
+  const top = 10;
+  const chart = frame(WIDTH, height, name);
+  const plotH = height - bottom - top;
+  const plotW = WIDTH - left - 8;
+  if (buckets.length === 0) {
+    chart.append(svg("text", { x: WIDTH / 2, y: height / 2, "text-anchor": "middle", class: "chart-empty" },
+      t("no_votes")));
+    return chart;
+  }
+  const max = Math.max(1, ...buckets.map((b) => b.participants));
+  const nice = niceMax(Math.max(2, max));
+  for (const fraction of [0, 0.5, 1]) {
+    const y = top + plotH - fraction * plotH;
+    chart.append(
+      svg("line", { x1: left, x2: WIDTH - 8, y1: y, y2: y, class: "grid" }),
+      svg("text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "axis" }, formatNumber(Math.round(nice * fraction))),
+    );
+  }
+  const step = plotW / buckets.length;
+  const barWidth = Math.max(1, Math.min(48, step * 0.7));
+  const every = Math.ceil(buckets.length / Math.max(2, Math.floor(WIDTH / 110)));
+  buckets.forEach((bucket, i) => {
+    const h = (bucket.participants / nice) * plotH;
+    const x = left + i * step + (step - barWidth) / 2;
+    chart.append(svg("rect", { x, y: top + plotH - h, width: barWidth, height: h, class: "column" },
+      svg("title", {}, `${formatLabel(bucket.start)}: ${formatNumber(bucket.participants)}`)));
+    if (i % every === 0) {
+      chart.append(svg("text", { x: x + barWidth / 2, y: height - 8, "text-anchor": "middle", class: "axis" },
+        formatLabel(bucket.start)));
+    }
+  });
+  return chart;
+}
+
+function niceMax(value) {
+  const magnitude = 10 ** Math.floor(Math.log10(value));
+  for (const factor of [1, 2, 4, 10]) if (factor * magnitude >= value) return factor * magnitude;
+  return value;
+}
