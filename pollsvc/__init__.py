@@ -54,6 +54,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     limiter.init_app(app)
+    from pollsvc.api.limits import use_one_trip_strategy
+
+    use_one_trip_strategy(limiter)  # one Redis command per limited request
     api = PollsApi(app, spec_kwargs={"info": {"description": "pollsvc HTTP API v1."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.extensions["pollsvc_api"] = api

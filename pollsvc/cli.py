@@ -78,6 +78,29 @@ def purge(days: int) -> None:
     click.echo(f"deleted {keys} IP key(s) of {polls} poll(s); ballots and counts are kept")
 
 
+def access_log_format(with_ips: bool) -> str:
+    return ('%(h)s ' if with_ips else "") + '%(t)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def gunicorn_argv(app_spec: str, host: str, port: int, workers: int, threads: int,
+                  access_format: str) -> list[str]:
+    """``python -m gunicorn ...`` arguments of ``serve``; bench/ runs its bare Flask app with the same."""
+    return [
+        "-m", "gunicorn",
+        "--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--worker-class", "gthread" if threads > 1 else "sync",
+        "--config", "python:pollsvc.gunicorn_conf",
+        "--no-control-socket",
+        "--access-logfile", "-",
+        "--access-logformat", access_format,
+        "--timeout", "30",
+        "--graceful-timeout", "10",
+        app_spec,
+    ]
+
+
 @main.command("serve", help="Apply migrations, then serve with gunicorn.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, type=int, show_default=True)
@@ -102,21 +125,8 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
     metrics_dir = tempfile.mkdtemp(prefix="pollsvc-metrics-")
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=metrics_dir, POLLSVC_INSTANCE_PATH=app.instance_path)
     settings = app.extensions["pollsvc"].settings
-    access_format = ('%(h)s ' if settings.access_log_ips else "") + '%(t)s "%(r)s" %(s)s %(b)s %(M)sms'
-    args = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "--workers", str(workers),
-        "--threads", str(threads),
-        "--worker-class", "gthread" if threads > 1 else "sync",
-        "--config", "python:pollsvc.gunicorn_conf",
-        "--no-control-socket",
-        "--access-logfile", "-",
-        "--access-logformat", access_format,
-        "--timeout", "30",
-        "--graceful-timeout", "10",
-        "pollsvc:create_app()",
-    ]
+    access_format = access_log_format(settings.access_log_ips)
+    args = [sys.executable, *gunicorn_argv("pollsvc:create_app()", host, port, workers, threads, access_format)]
     click.echo(f"Serving on {base} ({workers} worker(s) x {threads} thread(s))", err=True)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -59,8 +59,10 @@ def vote(poll_id: int) -> Response:
     assert keys is not None  # strict: a missing identity has raised
     check_selection(snapshot, option_ids)  # type: ignore[arg-type]
     try:
-        cast_ballot(db.session, snapshot.id, option_ids, keys, runtime().now())
-    except AlreadyVoted:
-        raise ApiError("already_voted", extra={"poll": _poll_body(snapshot, status, voted=True)}) from None
-    fresh = snapshot_cache().refresh_counts(db.session, snapshot)
+        cast = cast_ballot(db.session, snapshot.id, option_ids, keys, runtime().now())
+    except AlreadyVoted as refused:
+        seen = snapshot if refused.counts is None else snapshot_cache().offer_counts(snapshot, refused.counts)
+        raise ApiError("already_voted", extra={"poll": _poll_body(seen, status, voted=True)}) from None
+    # The counts came back with the vote (this ballot included): no second read.
+    fresh = snapshot_cache().offer_counts(snapshot, cast.counts)
     return json_response({"poll": _poll_body(fresh, status, voted=True)}, 201, headers=NO_STORE)

@@ -60,11 +60,25 @@ class PollSnapshot:
         )
 
 
+@dataclass(frozen=True)
+class RenderedBody:
+    """A serialised identity-free response and its ETag, valid while ``parts`` are unchanged.
+
+    ``parts`` holds the snapshots and statuses it was made from (the same objects, or equal ones):
+    a snapshot with new counts or a status that moved with the clock means a new rendering.
+    """
+
+    parts: tuple[object, ...]
+    data: bytes
+    etag: str
+
+
 class SnapshotCache:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._polls: dict[int, tuple[float, PollSnapshot | None]] = {}
         self._articles: dict[str, tuple[float, tuple[int, ...]]] = {}
+        self._bodies: dict[tuple[str, object], RenderedBody] = {}
         self._lock = threading.Lock()
 
     def polls(self, session: Session, poll_ids: Iterable[int]) -> dict[int, PollSnapshot]:
@@ -109,12 +123,36 @@ class SnapshotCache:
             self._articles[article_id] = (clock + self.ttl, ids)
         return ids
 
-    def refresh_counts(self, session: Session, snapshot: PollSnapshot) -> PollSnapshot:
-        """The snapshot with exact counts read now (after this process's own vote), kept."""
-        fresh = replace(snapshot, counts=load_counts(session, [snapshot.id])[snapshot.id])
+    def offer_counts(self, snapshot: PollSnapshot, counts: PollCounts) -> PollSnapshot:
+        """The snapshot with the exact counts a vote returned; kept unless the cache has higher ones.
+
+        The entry keeps its expiry, so a stream of votes never stops the poll's definition from
+        being reloaded within the ttl.
+        """
+        fresh = replace(snapshot, counts=counts)
         with self._lock:
-            self._polls[snapshot.id] = (time.monotonic() + self.ttl, fresh)
+            entry = self._polls.get(snapshot.id)
+            now = time.monotonic()
+            if entry is None or entry[1] is None or entry[0] <= now:
+                self._polls[snapshot.id] = (now + self.ttl, fresh)
+            elif entry[1].counts.participants <= counts.participants:
+                self._polls[snapshot.id] = (entry[0], replace(entry[1], counts=counts))
         return fresh
+
+    def rendered(self, key: tuple[str, object], parts: tuple[object, ...]) -> RenderedBody | None:
+        """The body rendered earlier for ``key`` from exactly these snapshot objects and statuses."""
+        entry = self._bodies.get(key)
+        if entry is not None and len(entry.parts) == len(parts) and all(
+            a is b or a == b for a, b in zip(entry.parts, parts, strict=True)
+        ):
+            return entry
+        return None
+
+    def keep_rendered(self, key: tuple[str, object], body: RenderedBody) -> None:
+        with self._lock:
+            if len(self._bodies) > MAX_ENTRIES:
+                self._bodies.clear()
+            self._bodies[key] = body
 
     def forget(self, poll_id: int | None = None, *article_ids: str) -> None:
         with self._lock:
@@ -127,6 +165,7 @@ class SnapshotCache:
         with self._lock:
             self._polls.clear()
             self._articles.clear()
+            self._bodies.clear()
 
     def _trim(self) -> None:
         if len(self._polls) > MAX_ENTRIES:
