@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from pollsvc.models import Poll
+from pollsvc.services import DbSession
 from pollsvc.services.apikeys import create_key
 from pollsvc.services.polls import create_poll
 
@@ -27,7 +27,7 @@ DEMO_POLL = {
 }
 
 
-def seed_demo(session: Session, now: datetime) -> tuple[str, int]:
+def seed_demo(session: DbSession, now: datetime) -> tuple[str, int]:
     """Create the demo poll unless it exists; always a fresh admin key (keys are shown once)."""
     poll_id = session.scalar(
         select(Poll.id).where(Poll.article_id == DEMO_ARTICLE_ID).order_by(Poll.id).limit(1)

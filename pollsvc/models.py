@@ -50,7 +50,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class Poll(db.Model):  # type: ignore[name-defined,misc]
+class Poll(db.Model):  # type: ignore[name-defined]
     __tablename__ = "polls"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -78,7 +78,7 @@ class Poll(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Option(db.Model):  # type: ignore[name-defined,misc]
+class Option(db.Model):  # type: ignore[name-defined]
     __tablename__ = "options"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -91,7 +91,7 @@ class Option(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_options_poll_id", "poll_id", "position"), {"sqlite_autoincrement": True})
 
 
-class Ballot(db.Model):  # type: ignore[name-defined,misc]
+class Ballot(db.Model):  # type: ignore[name-defined]
     """One accepted vote of one person."""
 
     __tablename__ = "ballots"
@@ -103,7 +103,7 @@ class Ballot(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_ballots_poll_id_created_at", "poll_id", "created_at"), {"sqlite_autoincrement": True})
 
 
-class BallotKey(db.Model):  # type: ignore[name-defined,misc]
+class BallotKey(db.Model):  # type: ignore[name-defined]
     """One identity dimension of a ballot; the primary key is the dedup arbiter.
 
     ``kind`` is ``token``, ``ip`` or ``user``; ``key_hash`` is an HMAC of the identity, never the
@@ -122,7 +122,7 @@ class BallotKey(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Selection(db.Model):  # type: ignore[name-defined,misc]
+class Selection(db.Model):  # type: ignore[name-defined]
     __tablename__ = "selections"
 
     ballot_id: Mapped[int] = mapped_column(
@@ -135,7 +135,7 @@ class Selection(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_selections_option_id", "option_id"),)
 
 
-class PollCounterShard(db.Model):  # type: ignore[name-defined,misc]
+class PollCounterShard(db.Model):  # type: ignore[name-defined]
     """Part of a poll's participant and selection counts; the sum over shards is the count."""
 
     __tablename__ = "poll_counter_shards"
@@ -148,7 +148,7 @@ class PollCounterShard(db.Model):  # type: ignore[name-defined,misc]
     total_votes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
-class OptionCounterShard(db.Model):  # type: ignore[name-defined,misc]
+class OptionCounterShard(db.Model):  # type: ignore[name-defined]
     __tablename__ = "option_counter_shards"
 
     option_id: Mapped[int] = mapped_column(ForeignKey("options.id"), primary_key=True)
@@ -159,7 +159,7 @@ class OptionCounterShard(db.Model):  # type: ignore[name-defined,misc]
     votes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
-class ApiKey(db.Model):  # type: ignore[name-defined,misc]
+class ApiKey(db.Model):  # type: ignore[name-defined]
     """An API key: only its SHA-256 is stored; ``prefix`` finds the row, the hash is compared."""
 
     __tablename__ = "api_keys"
@@ -173,7 +173,7 @@ class ApiKey(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+class AuditEvent(db.Model):  # type: ignore[name-defined]
     """Who did what to which poll, for admins."""
 
     __tablename__ = "audit_events"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response
 from flask_smorest import Blueprint
 
@@ -34,7 +36,7 @@ def create_voter() -> Response:
                          headers=NO_STORE)
 
 
-def _poll_body(snapshot: PollSnapshot, status: str, *, voted: bool | None) -> dict:  # type: ignore[type-arg]
+def _poll_body(snapshot: PollSnapshot, status: str, *, voted: bool | None) -> dict[str, Any]:
     """The poll as this voter sees it; ``voted=None`` looks the identity up."""
     known = None if voted is None else ({snapshot.id} if voted else set())
     bodies, _ = render([(snapshot, status)], voted=known)

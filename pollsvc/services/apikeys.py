@@ -8,9 +8,9 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from pollsvc.models import ApiKey
+from pollsvc.services import DbSession
 
 ROLES = ("admin", "reporter")
 KEY_PREFIX = "psk"
@@ -20,7 +20,7 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(session: Session, role: str, name: str | None, now: datetime) -> str:
+def create_key(session: DbSession, role: str, name: str | None, now: datetime) -> str:
     """Store a new key and return it in clear: the only time it is ever seen."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -31,7 +31,7 @@ def create_key(session: Session, role: str, name: str | None, now: datetime) -> 
     return f"{KEY_PREFIX}_{prefix}_{secret}"
 
 
-def verify_key(session: Session, presented: str) -> ApiKey | None:
+def verify_key(session: DbSession, presented: str) -> ApiKey | None:
     """The live key matching ``presented``, else None; the hash is compared in constant time."""
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(presented) > 200:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from pollsvc.models import (
     COUNTER_SHARDS,
@@ -23,6 +23,7 @@ from pollsvc.models import (
     PollCounterShard,
     Selection,
 )
+from pollsvc.services import DbSession
 
 
 @dataclass
@@ -32,7 +33,7 @@ class PollCounts:
     option_votes: dict[int, int] = field(default_factory=dict)
 
 
-def load_counts(session: Session, poll_ids: Iterable[int]) -> dict[int, PollCounts]:
+def load_counts(session: DbSession, poll_ids: Iterable[int]) -> dict[int, PollCounts]:
     ids = list(poll_ids)
     counts = {poll_id: PollCounts() for poll_id in ids}
     if not ids:
@@ -59,11 +60,11 @@ def load_counts(session: Session, poll_ids: Iterable[int]) -> dict[int, PollCoun
     return counts
 
 
-def _insert_for(session: Session):  # type: ignore[no-untyped-def]
+def _insert_for(session: DbSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def add_ballot_to_counters(session: Session, poll_id: int, option_ids: list[int]) -> None:
+def add_ballot_to_counters(session: DbSession, poll_id: int, option_ids: list[int]) -> None:
     """Count one ballot: two upserts on one random shard, options in id order (no deadlocks)."""
     insert = _insert_for(session)
     shard = random.randrange(COUNTER_SHARDS)
@@ -86,7 +87,7 @@ def add_ballot_to_counters(session: Session, poll_id: int, option_ids: list[int]
     ))
 
 
-def rebuild(session: Session, poll_ids: Iterable[int] | None = None) -> int:
+def rebuild(session: DbSession, poll_ids: Iterable[int] | None = None) -> int:
     """Recompute counter shards from the ballots (all polls, or the given ones); returns polls done.
 
     On PostgreSQL the ballot tables are locked against writes for the duration, so a rebuild

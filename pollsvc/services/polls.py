@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from pollsvc.errors import ApiError, validation_error
 from pollsvc.models import Option, Poll
-from pollsvc.services import audit
+from pollsvc.services import DbSession, audit
 from pollsvc.services.counts import load_counts
 
 LOCKED_BY_VOTES = ("options", "max_choices", "dedup")
@@ -45,14 +45,14 @@ def status_condition(status: str, now: datetime) -> ColumnElement[bool]:
     return conditions[status]
 
 
-def get_poll(session: Session, poll_id: int) -> Poll:
+def get_poll(session: DbSession, poll_id: int) -> Poll:
     poll = session.get(Poll, poll_id, options=[selectinload(Poll.options)])
     if poll is None:
         raise ApiError("not_found", "No such poll.")
     return poll
 
 
-def create_poll(session: Session, data: dict[str, Any], now: datetime, actor: Any = None) -> Poll:
+def create_poll(session: DbSession, data: dict[str, Any], now: datetime, actor: Any = None) -> Poll:
     closes_at = data.get("closes_at")
     if closes_at is not None and closes_at <= now:
         raise validation_error({"closes_at": ["Must be in the future."]})
@@ -77,7 +77,7 @@ def create_poll(session: Session, data: dict[str, Any], now: datetime, actor: An
     return poll
 
 
-def _has_votes(session: Session, poll: Poll) -> bool:
+def _has_votes(session: DbSession, poll: Poll) -> bool:
     return load_counts(session, [poll.id])[poll.id].participants > 0
 
 
@@ -85,7 +85,7 @@ def _same_options(poll: Poll, options: list[dict[str, str]]) -> bool:
     return [o.label for o in poll.options] == [o["label"] for o in options]
 
 
-def update_poll(session: Session, poll: Poll, data: dict[str, Any], now: datetime, actor: Any = None) -> Poll:
+def update_poll(session: DbSession, poll: Poll, data: dict[str, Any], now: datetime, actor: Any = None) -> Poll:
     changed = {
         name
         for name in LOCKED_BY_VOTES
@@ -140,7 +140,7 @@ def update_poll(session: Session, poll: Poll, data: dict[str, Any], now: datetim
     return poll
 
 
-def archive_poll(session: Session, poll: Poll, now: datetime, actor: Any = None) -> None:
+def archive_poll(session: DbSession, poll: Poll, now: datetime, actor: Any = None) -> None:
     if poll.archived_at is None:
         poll.archived_at = now
         poll.updated_at = now
@@ -149,7 +149,7 @@ def archive_poll(session: Session, poll: Poll, now: datetime, actor: Any = None)
 
 
 def list_polls(
-    session: Session, now: datetime, *, article_id: str | None, status: str | None, page: int, per_page: int
+    session: DbSession, now: datetime, *, article_id: str | None, status: str | None, page: int, per_page: int
 ) -> tuple[list[Poll], int]:
     conditions = []
     if article_id:
@@ -168,7 +168,7 @@ def list_polls(
     return list(polls), total
 
 
-def article_polls(session: Session, article_id: str, now: datetime) -> list[Poll]:
+def article_polls(session: DbSession, article_id: str, now: datetime) -> list[Poll]:
     """The article's polls a reader may see (open or closed), oldest first."""
     visible = or_(status_condition("open", now), status_condition("closed", now))
     return list(

@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from pollsvc.models import Poll, PollCounterShard
+from pollsvc.services import DbSession
 from pollsvc.services.polls import poll_status, status_condition
 
 
 def polls_report(
-    session: Session,
+    session: DbSession,
     now: datetime,
     *,
     article_id: str | None,

@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from pollsvc.models import Ballot, Poll
+from pollsvc.services import DbSession
 from pollsvc.services.counts import load_counts
 from pollsvc.services.presenter import iso, percent
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def results(session: Session, poll: Poll) -> dict[str, Any]:
+def results(session: DbSession, poll: Poll) -> dict[str, Any]:
     counts = load_counts(session, [poll.id])[poll.id]
     first, last = session.execute(
         select(func.min(Ballot.created_at), func.max(Ballot.created_at)).where(Ballot.poll_id == poll.id)
@@ -49,14 +49,14 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _bucket_expression(session: Session, interval: str) -> Any:
+def _bucket_expression(session: DbSession, interval: str) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.date_trunc(interval, func.timezone("UTC", Ballot.created_at))
     pattern = "%Y-%m-%d %H:00:00" if interval == "hour" else "%Y-%m-%d 00:00:00"
     return func.strftime(pattern, Ballot.created_at)
 
 
-def timeseries(session: Session, poll: Poll, interval: str) -> dict[str, Any]:
+def timeseries(session: DbSession, poll: Poll, interval: str) -> dict[str, Any]:
     """Participants per UTC hour or day, contiguous from the first ballot's bucket to the last's."""
     bucket = _bucket_expression(session, interval).label("bucket")
     rows = session.execute(
@@ -78,7 +78,7 @@ def _safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def results_csv(session: Session, poll: Poll) -> str:
+def results_csv(session: DbSession, poll: Poll) -> str:
     """UTF-8 with BOM, CRLF, header row; cells that a spreadsheet would run as formulas neutralised."""
     data = results(session, poll)
     buffer = io.StringIO()

@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from pollsvc.models import Poll
+from pollsvc.services import DbSession
 from pollsvc.services.counts import PollCounts, load_counts
 
 MAX_ENTRIES = 10_000
@@ -81,7 +82,7 @@ class SnapshotCache:
         self._bodies: dict[tuple[str, object], RenderedBody] = {}
         self._lock = threading.Lock()
 
-    def polls(self, session: Session, poll_ids: Iterable[int]) -> dict[int, PollSnapshot]:
+    def polls(self, session: DbSession, poll_ids: Iterable[int]) -> dict[int, PollSnapshot]:
         """Snapshots of the polls that exist among ``poll_ids``, loading the missing in one batch."""
         now = time.monotonic()
         found: dict[int, PollSnapshot] = {}
@@ -103,10 +104,10 @@ class SnapshotCache:
             found.update(loaded)
         return found
 
-    def poll(self, session: Session, poll_id: int) -> PollSnapshot | None:
+    def poll(self, session: DbSession, poll_id: int) -> PollSnapshot | None:
         return self.polls(session, [poll_id]).get(poll_id)
 
-    def article_poll_ids(self, session: Session, article_id: str) -> tuple[int, ...]:
+    def article_poll_ids(self, session: DbSession, article_id: str) -> tuple[int, ...]:
         """Ids of the article's published, unarchived polls (the caller checks their status)."""
         clock = time.monotonic()
         entry = self._articles.get(article_id)
@@ -174,7 +175,7 @@ class SnapshotCache:
             self._articles.clear()
 
 
-def _load(session: Session, poll_ids: list[int]) -> dict[int, PollSnapshot]:
+def _load(session: DbSession, poll_ids: list[int]) -> dict[int, PollSnapshot]:
     polls = session.scalars(select(Poll).where(Poll.id.in_(poll_ids)).options(selectinload(Poll.options))).all()
     counts = load_counts(session, [p.id for p in polls])
     return {p.id: PollSnapshot.of(p, counts[p.id]) for p in polls}

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from pollsvc.errors import ApiError
 from pollsvc.extensions import db
 from pollsvc.models import COUNTER_SHARDS, Ballot, BallotKey, Poll, Selection, UTCDateTime
+from pollsvc.services import DbSession
 from pollsvc.services.counts import PollCounts, add_ballot_to_counters, load_counts
 
 BallotKeys = Sequence[tuple[str, bytes]]
@@ -60,7 +60,7 @@ class CastResult:
     counts: PollCounts
 
 
-def cast_ballot(session: Session, poll_id: int, option_ids: list[int], keys: BallotKeys,
+def cast_ballot(session: DbSession, poll_id: int, option_ids: list[int], keys: BallotKeys,
                 now: datetime) -> CastResult:
     """Store one ballot, its keys, selections and counts atomically, and return the counts.
 
@@ -107,7 +107,7 @@ def _cast_in_one_statement(poll_id: int, option_ids: list[int], keys: BallotKeys
     return CastResult(int(row.ballot_id), counts_with_ballot(counts, chosen))
 
 
-def _cast_in_transaction(session: Session, poll_id: int, option_ids: list[int], keys: BallotKeys,
+def _cast_in_transaction(session: DbSession, poll_id: int, option_ids: list[int], keys: BallotKeys,
                          now: datetime) -> CastResult:
     """Ballot, keys, selections and counters, then the counts read inside the same transaction."""
     ballot_id = session.execute(
@@ -170,7 +170,7 @@ SELECT (SELECT id FROM ballot) AS ballot_id,
 """).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
-def voted_polls(session: Session, keys_by_poll: Mapping[int, BallotKeys]) -> set[int]:
+def voted_polls(session: DbSession, keys_by_poll: Mapping[int, BallotKeys]) -> set[int]:
     """Which of these polls already hold a ballot with one of the given keys (one query)."""
     wanted = [(poll_id, kind, key_hash) for poll_id, keys in keys_by_poll.items() for kind, key_hash in keys]
     if not wanted:
