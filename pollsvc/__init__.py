@@ -53,6 +53,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    # The limiter is one shared object that merges each app's RATELIMIT_STORAGE_OPTIONS into its
+    # own dict: start clean, or one app's Sentinel options would reach the next app's Redis.
+    limiter._storage_options = {}
     limiter.init_app(app)
     from pollsvc.api.limits import use_one_trip_strategy
 
@@ -77,7 +80,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from pollsvc import web
 
     web.register(app)
+    _log_through_gunicorn()
     return app
+
+
+def _log_through_gunicorn() -> None:
+    """Under gunicorn, send the ``pollsvc`` logger (500s with their request ids, 503s) to its
+    error log; otherwise the library's NullHandler would swallow them."""
+    server_log = logging.getLogger("gunicorn.error")
+    ours = logging.getLogger("pollsvc")
+    if server_log.handlers and not any(h in ours.handlers for h in server_log.handlers):
+        for handler in server_log.handlers:
+            ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+        ours.propagate = False
 
 
 def _flask_config(settings: Settings) -> dict[str, Any]:
@@ -88,7 +104,9 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
                       connect_args={"connect_timeout": 3, "application_name": "pollsvc"})
     elif url.startswith("sqlite"):
         engine.update(connect_args={"timeout": 15})
-    storage = settings.redis_url or "memory://"
+    from pollsvc.redis_client import limiter_storage_options, limiter_storage_uri
+
+    storage = limiter_storage_uri(settings.redis_url) if settings.redis_url else "memory://"
     return {
         "SECRET_KEY": settings.secret_key,
         "MAX_CONTENT_LENGTH": settings.max_body_bytes,
@@ -96,8 +114,7 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": engine,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "RATELIMIT_STORAGE_URI": storage,
-        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": settings.redis_socket_timeout,
-                                      "socket_connect_timeout": settings.redis_socket_timeout}
+        "RATELIMIT_STORAGE_OPTIONS": limiter_storage_options(settings.redis_url, settings.redis_socket_timeout)
         if settings.redis_url else {},
         "RATELIMIT_STRATEGY": "fixed-window",
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": bool(settings.redis_url),
@@ -131,10 +148,21 @@ def _install_request_hooks(app: Flask, settings: Settings) -> None:
             raise ApiError("payload_too_large",
                            f"The request body is larger than {settings.max_body_bytes} bytes.")
 
+    varies_by_origin = settings.cors_origin_list != "*"
+
     @app.after_request
     def _common_headers(response: Response) -> Response:
+        # Runs after flask-cors's hook (registered later, run earlier).
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if varies_by_origin and request.path.startswith("/api/v1/"):
+            # Whether Access-Control-Allow-Origin is sent depends on Origin even with a single
+            # allowed origin (flask-cors adds Vary only for several): a CDN must not serve a
+            # response cached for one origin, or none, to another.
+            names = [v.strip() for value in response.headers.getlist("Vary") for v in value.split(",") if v.strip()]
+            if "origin" not in {n.lower() for n in names}:
+                names.append("Origin")
+            response.headers["Vary"] = ", ".join(dict.fromkeys(names))
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response
 

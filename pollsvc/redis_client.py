@@ -6,28 +6,60 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import redis
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 
 def client_from_url(url: str, timeout: float) -> Any:
     """``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://host:port[,host:port]/service``
-    and ``redis+cluster://host:port[,host:port]``, all with short socket timeouts."""
-    timeouts = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    and ``redis+cluster://host:port[,host:port]``, all with short socket timeouts.
+
+    A cluster client discovers the slots when it is built, so a Redis Cluster must be reachable
+    when a process starts; the other forms connect lazily.
+    """
+    timeouts = _fail_fast(timeout)
     if url.startswith("redis+sentinel://"):
         parsed = urlparse(url)
         hosts = [_host_port(h) for h in parsed.netloc.rpartition("@")[2].split(",")]
         service = parsed.path.strip("/") or parse_qs(parsed.query).get("service_name", ["mymaster"])[0]
-        sentinel = Sentinel(hosts, sentinel_kwargs=timeouts, password=parsed.password, **timeouts)
+        auth = {"password": parsed.password} if parsed.password else {}
+        sentinel = Sentinel(hosts, sentinel_kwargs={**timeouts, **auth}, **auth, **timeouts)
         return sentinel.master_for(service)
     if url.startswith("redis+cluster://"):
         parsed = urlparse(url)
-        nodes = [redis.cluster.ClusterNode(*_host_port(h))
+        nodes = [redis.cluster.ClusterNode(*_host_port(h, 6379))
                  for h in parsed.netloc.rpartition("@")[2].split(",")]
         return RedisCluster(startup_nodes=nodes, password=parsed.password, **timeouts)
     return redis.Redis.from_url(url, health_check_interval=30, **timeouts)
 
 
-def _host_port(text: str) -> tuple[str, int]:
+def _fail_fast(timeout: float) -> dict[str, Any]:
+    """Short socket timeouts and no retries: redis-py's default retries with back-off (up to
+    14 s per Sentinel) would hold a request; the caller has a fallback instead."""
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}
+
+
+def limiter_storage_options(url: str, timeout: float) -> dict[str, Any]:
+    """Flask-Limiter's ``storage_options`` for ``url``, failing as fast as ``client_from_url``.
+
+    ``limits`` gives Sentinel connections only what ``sentinel_kwargs`` holds (else no timeout).
+    """
+    options = _fail_fast(timeout)
+    if url.startswith("redis+sentinel://"):
+        options["sentinel_kwargs"] = _fail_fast(timeout)
+    return options
+
+
+def limiter_storage_uri(url: str) -> str:
+    """The same Redis as a ``limits`` storage URI: it spells unix sockets ``redis+unix://``."""
+    if url.startswith("unix://"):
+        return "redis+" + url
+    return url
+
+
+def _host_port(text: str, default_port: int = 26379) -> tuple[str, int]:
+    """``host:port`` (sentinels default to 26379, cluster nodes to 6379)."""
     host, _, port = text.partition(":")
-    return host, int(port or 26379)
+    return host, int(port or default_port)

@@ -18,6 +18,7 @@ OUTPUT_STATUSES = ("draft", "scheduled", "open", "closed", "archived")
 MAX_OPTIONS = 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_article_id(value: str) -> bool:
@@ -50,6 +51,26 @@ class StrictInteger(fields.Integer):
         return int(super()._deserialize(value, attr, data, **kwargs))
 
 
+class Timestamp(fields.AwareDateTime):
+    """An ISO 8601 timestamp with a timezone, in a range every database and UTC conversion can hold.
+
+    Years 1 and 9999 with an offset overflow when converted to UTC; nothing sane needs them.
+    """
+
+    MIN_YEAR, MAX_YEAR = 1970, 9000
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if (isinstance(value, str) and not value.isascii()) or _CONTROL_OR_NEWLINE.search(str(value)):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if not self.MIN_YEAR <= result.year <= self.MAX_YEAR:
+            raise ValidationError(f"Must be between the years {self.MIN_YEAR} and {self.MAX_YEAR}.")
+        return result
+
+
 class TrimmedText(fields.String):
     """A string trimmed on load; control characters refused (newlines only where allowed)."""
 
@@ -61,6 +82,8 @@ class TrimmedText(fields.String):
         text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
         if self.forbidden.search(text):
             raise ValidationError("Control characters are not allowed.")
+        if _SURROGATE.search(text):
+            raise ValidationError("Not valid Unicode (unpaired surrogate).")
         return text
 
 
@@ -87,8 +110,8 @@ class PollFieldsMixin:
     options = fields.List(fields.Nested(OptionInSchema), validate=_validate_options,
                           metadata={"description": "2-20 options, labels unique (case-insensitive)."})
     max_choices = StrictInteger(validate=validate.Range(min=1, max=MAX_OPTIONS))
-    opens_at = fields.AwareDateTime(allow_none=True, format="iso")
-    closes_at = fields.AwareDateTime(allow_none=True, format="iso")
+    opens_at = Timestamp(allow_none=True)
+    closes_at = Timestamp(allow_none=True)
     results_visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
     dedup = fields.String(validate=validate.OneOf(DEDUPS))
     status = fields.String(validate=validate.OneOf(INPUT_STATUSES))
@@ -126,8 +149,8 @@ class PollListQuerySchema(Schema):
 
 
 class ReportQuerySchema(PollListQuerySchema):
-    from_ = fields.AwareDateTime(data_key="from", format="iso")
-    to = fields.AwareDateTime(format="iso")
+    from_ = Timestamp(data_key="from")
+    to = Timestamp()
 
 
 class AuditQuerySchema(Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,6 +16,9 @@ from pollsvc.models import ApiKey
 from pollsvc.services.apikeys import verify_key
 
 F = TypeVar("F", bound=Callable[..., Any])
+# What ``create_key`` makes (psk_<hex>_<urlsafe>); anything else (NUL bytes, which PostgreSQL
+# refuses in a query, non-ASCII, 10 KB strings) is a bad key without touching the database.
+KEY_SHAPE = re.compile(r"[A-Za-z0-9_\-]{1,200}")
 _UNSET = object()
 
 
@@ -32,8 +36,9 @@ def current_key() -> ApiKey | None:
     if header is not None:
         check_not_blocked()
         scheme, _, presented = header.partition(" ")
-        if scheme.lower() == "bearer" and presented.strip():
-            key = verify_key(db.session, presented.strip())
+        presented = presented.strip()
+        if scheme.lower() == "bearer" and KEY_SHAPE.fullmatch(presented):
+            key = verify_key(db.session, presented)
         if key is None:
             note_failed_key()
             raise ApiError("unauthorized", "The API key is missing, malformed, unknown or revoked.")

@@ -27,13 +27,19 @@ def json_body() -> dict[str, Any]:
         raise ApiError("bad_request", "The body is not valid JSON (UTF-8).") from None
     if not isinstance(data, dict):
         raise ApiError("bad_request", "The body must be a JSON object.")
+    try:
+        # "\ud800" is valid JSON but not Unicode: it could be neither stored nor echoed in an error.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError("bad_request", "The body contains an unpaired surrogate (\\uD800-\\uDFFF).") from None
     return data
 
 
 def load_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
     data = json_body()
     try:
-        loaded: dict[str, Any] = schema.load(data, partial=partial)
+        # Partial means "any subset of the top-level fields": nested items (options) stay whole.
+        loaded: dict[str, Any] = schema.load(data, partial=tuple(schema.fields) if partial else False)
     except ValidationError as exc:
         raise validation_error(flatten_messages(exc.messages)) from None
     return loaded

@@ -23,6 +23,14 @@ _DESCRIPTIONS = {
     503: "A backing store is unavailable; see Retry-After.",
 }
 SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}]}
+IDENTITY_HEADERS: list[dict[str, Any]] = [
+    {"in": "header", "name": "X-Voter-Token", "required": False, "schema": {"type": "string", "maxLength": 200},
+     "description": "A token from POST /api/v1/voters (polls with dedup token or token_and_ip)."},
+    {"in": "header", "name": "X-Poll-User", "required": False,
+     "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._\-@]{1,128}:[0-9]{1,12}:[0-9A-Fa-f]{64}$"},
+     "description": "<user_id>:<unix_expiry>:<hex HMAC-SHA256> signed by the host site (dedup user)."},
+]
+"""The voter identity headers: required by a vote as the poll's dedup says, optional on reads."""
 PUBLIC: dict[str, Any] = {"security": []}
 
 

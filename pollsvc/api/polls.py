@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from pollsvc.api import reads as public_reads
 from pollsvc.api.auth import ADMIN, READERS, current_key, require_role
 from pollsvc.api.common import check_poll_id, json_response, load_body
-from pollsvc.api.docs import PUBLIC, SECURED, errors, json_request
+from pollsvc.api.docs import IDENTITY_HEADERS, PUBLIC, SECURED, errors, json_request
 from pollsvc.api.limits import public_read_limit
 from pollsvc.errors import ApiError
 from pollsvc.extensions import db
@@ -20,7 +20,6 @@ from pollsvc.schemas import (
     ArticlePollsOutSchema,
     PollCreateSchema,
     PollListQuerySchema,
-    PollOutSchema,
     PollPageSchema,
     PollUpdateSchema,
     is_article_id,
@@ -44,7 +43,7 @@ def admin_poll_body(poll: Any) -> dict[str, Any]:
 @public_read_limit
 @blp.response(200, ArticlePollsOutSchema)
 @errors(blp, 401, 422, 429)
-@blp.doc(**PUBLIC)
+@blp.doc(**PUBLIC, parameters=IDENTITY_HEADERS)
 def article_polls(article_id: str) -> Response:
     """The polls a reader sees under an article (open or closed), oldest first."""
     current_key()
@@ -53,11 +52,16 @@ def article_polls(article_id: str) -> Response:
     return public_reads.article_polls_response(article_id)
 
 
+# The public view without a key, the admin view (more fields) with one: exactly one matches.
+POLL_OR_ADMIN_POLL = {"oneOf": [{"$ref": "#/components/schemas/PollOut"},
+                                {"$ref": "#/components/schemas/AdminPollOut"}]}
+
+
 @blp.route("/polls/<int:poll_id>", methods=["GET"])
 @public_read_limit
-@blp.response(200, PollOutSchema)
+@blp.response(200, POLL_OR_ADMIN_POLL, description="The public poll, or the admin poll with an API key.")
 @errors(blp, 401, 404, 429)
-@blp.doc(security=[{}, {"bearerAuth": []}])
+@blp.doc(security=[{}, {"bearerAuth": []}], parameters=IDENTITY_HEADERS)
 def get_poll(poll_id: int) -> Response:
     """A poll: public view, or the admin view with an API key (any status)."""
     key = current_key()
