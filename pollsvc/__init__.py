@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
 
-class PollsApi(Api):  # type: ignore[misc]
+class PollsApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
 

@@ -105,8 +105,8 @@ def test_report_ranks_and_filters(client: Any, make_poll: Any, admin: dict[str, 
     created_to = (start + timedelta(minutes=61)).isoformat().replace("+00:00", "Z")
     ranged = client.get("/api/v1/reports/polls", query_string={"from": window, "to": created_to}, headers=admin).json
     assert [i["poll_id"] for i in ranged["items"]] == [busy["id"]]
-    inclusive = client.get("/api/v1/reports/polls", query_string={"from": quiet["created_at"], "to": quiet["created_at"]},
-                           headers=admin).json
+    created = {"from": quiet["created_at"], "to": quiet["created_at"]}
+    inclusive = client.get("/api/v1/reports/polls", query_string=created, headers=admin).json
     assert [i["poll_id"] for i in inclusive["items"]] == [quiet["id"]]
     assert client.get("/api/v1/reports/polls?from=yesterday", headers=admin).status_code == 422
     assert client.get("/api/v1/reports/polls?per_page=101", headers=admin).status_code == 422

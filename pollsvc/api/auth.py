@@ -30,7 +30,7 @@ def current_key() -> ApiKey | None:
     """The request's API key; None without an Authorization header; 401 for a bad one."""
     cached = g.get("api_key", _UNSET)
     if cached is not _UNSET:
-        return cached  # type: ignore[no-any-return]
+        return cached
     header = request.headers.get("Authorization")
     key: ApiKey | None = None
     if header is not None:

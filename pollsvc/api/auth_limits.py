@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 
 from pollsvc.errors import ApiError
 from pollsvc.extensions import limiter
@@ -14,7 +14,7 @@ from pollsvc.identity import rate_limit_key
 SCOPE = "auth-failures"
 
 
-def _items() -> list:  # type: ignore[type-arg]
+def _items() -> list[RateLimitItem]:
     return list(parse_many(current_app.extensions["pollsvc"].settings.rate_limit_auth_failures))
 
 

@@ -8,7 +8,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from pollsvc.api.common import check_poll_id, json_response, load_body
-from pollsvc.api.docs import PUBLIC, errors, json_request
+from pollsvc.api.docs import IDENTITY_HEADERS, PUBLIC, errors, json_request
 from pollsvc.api.limits import vote_limit, voters_limit
 from pollsvc.api.reads import public_snapshot, render, snapshot_cache
 from pollsvc.errors import ApiError
@@ -47,7 +47,7 @@ def _poll_body(snapshot: PollSnapshot, status: str, *, voted: bool | None) -> di
 @vote_limit
 @blp.response(201, VoteOutSchema)
 @errors(blp, 400, 404, 409, 413, 422, 429)
-@blp.doc(**PUBLIC, **json_request(VoteInSchema))
+@blp.doc(**PUBLIC, **json_request(VoteInSchema), parameters=IDENTITY_HEADERS)
 def vote(poll_id: int) -> Response:
     """Cast a ballot; one per voter by the poll's dedup policy. 201 means it is stored durably."""
     # A scheduled poll is hidden from reads, but a vote on it is told 409 poll_not_open.

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from pollsvc.models import ApiKey, AuditEvent
+from pollsvc.services import DbSession
 
 
-def record(session: Session, actor: ApiKey | None, action: str, poll_id: int | None,
+def record(session: DbSession, actor: ApiKey | None, action: str, poll_id: int | None,
            details: dict[str, Any] | None, now: datetime) -> None:
     """Add an event to the caller's transaction, so it lands exactly when the change does."""
     session.add(AuditEvent(
@@ -25,7 +25,9 @@ def record(session: Session, actor: ApiKey | None, action: str, poll_id: int | N
     ))
 
 
-def list_events(session: Session, *, poll_id: int | None, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+def list_events(
+    session: DbSession, *, poll_id: int | None, page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int]:
     conditions = [AuditEvent.poll_id == poll_id] if poll_id is not None else []
     total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
     rows = session.scalars(

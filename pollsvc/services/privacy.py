@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import Session
 
 from pollsvc.models import BallotKey, Poll
+from pollsvc.services import DbSession
 
 
-def purge_ip_keys(session: Session, closed_before: datetime, now: datetime) -> tuple[int, int]:
+def purge_ip_keys(session: DbSession, closed_before: datetime, now: datetime) -> tuple[int, int]:
     """Delete the ``ip`` ballot keys of polls closed before ``closed_before``; ballots stay.
 
     A poll counts as closed at its ``closes_at``, or at its last update when closed by hand or archived.
@@ -26,4 +26,4 @@ def purge_ip_keys(session: Session, closed_before: datetime, now: datetime) -> t
         delete(BallotKey).where(BallotKey.kind == "ip", BallotKey.poll_id.in_(poll_ids))
     )
     session.commit()
-    return len(poll_ids), int(result.rowcount or 0)
+    return len(poll_ids), int(getattr(result, "rowcount", 0) or 0)
