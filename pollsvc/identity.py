@@ -32,9 +32,7 @@ class RequestIdentity:
     """The identities sent with one request, each already verified (None when absent or bad)."""
 
     voter_id: str | None
-    voter_token_error: bool
     user_id: str | None
-    user_assertion_error: bool
     client_ip: str
 
 
@@ -164,15 +162,10 @@ def current_client_ip() -> str:
 def current_identity() -> RequestIdentity:
     runtime = current_app.extensions["pollsvc"]
     settings = runtime.settings
-    token = request.headers.get("X-Voter-Token")
-    user = request.headers.get("X-Poll-User")
-    voter_id = read_voter_token(settings.secret_key, token)
-    user_id = read_user_assertion(settings.user_assertion_secret, user, runtime.now().timestamp())
     return RequestIdentity(
-        voter_id=voter_id,
-        voter_token_error=token is not None and voter_id is None,
-        user_id=user_id,
-        user_assertion_error=user is not None and user_id is None,
+        voter_id=read_voter_token(settings.secret_key, request.headers.get("X-Voter-Token")),
+        user_id=read_user_assertion(settings.user_assertion_secret, request.headers.get("X-Poll-User"),
+                                    runtime.now().timestamp()),
         client_ip=current_client_ip(),
     )
 

@@ -162,12 +162,6 @@ class SnapshotCache:
             for article_id in article_ids:
                 self._articles.pop(article_id, None)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._polls.clear()
-            self._articles.clear()
-            self._bodies.clear()
-
     def _trim(self) -> None:
         if len(self._polls) > MAX_ENTRIES:
             self._polls.clear()
