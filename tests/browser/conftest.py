@@ -3,6 +3,7 @@ on another origin (``localhost`` vs the service's ``127.0.0.1``), and axe-core."
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -132,6 +133,13 @@ def axe_source() -> str:
     if not AXE.exists():
         pytest.skip("axe-core is not installed (npm install)")
     return AXE.read_text()
+
+
+def save_screenshot(page: Any, name: str) -> None:
+    """Full-page screenshot into $POLLSVC_SCREENSHOT_DIR, for people reviewing the pages; else nothing."""
+    folder = os.environ.get("POLLSVC_SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / name), full_page=True)
 
 
 def run_axe(page: Any, axe_source: str, context: str = "document") -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import run_axe
+from tests.browser.conftest import run_axe, save_screenshot
 from tests.conftest import Server
 
 pytestmark = pytest.mark.browser
@@ -320,10 +320,10 @@ def test_console_has_no_serious_accessibility_violations(axe_page: Page, live_se
     assert run_axe(page, axe_source) == []
     sign_in(page, live_server.url + "/admin", live_admin_key)
     expect(rows(page).filter(has_text="Câu hỏi kiểm tra trợ năng")).to_have_count(1)
-    page.screenshot(path="/tmp/admin.png", full_page=True)
+    save_screenshot(page, "admin.png")
     assert run_axe(page, axe_source) == []
     page.get_by_role("button", name="Bình chọn mới").click()
     page.get_by_role("button", name="Tạo bình chọn").click()  # empty form: errors shown
     expect(page.locator("#err-question")).to_be_visible()
-    page.screenshot(path="/tmp/admin-form.png", full_page=True)
+    save_screenshot(page, "admin-form.png")
     assert run_axe(page, axe_source) == []

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import run_axe
+from tests.browser.conftest import run_axe, save_screenshot
 from tests.browser.test_console import Api, create_poll, make_key, page_errors, sign_in, strict_page, vote
 from tests.conftest import Server
 
@@ -165,8 +165,8 @@ def test_dashboard_has_no_serious_accessibility_violations(axe_page: Page, live_
     page.goto(f"{live_server.url}/dashboard?poll={seeded['top']['id']}")
     expect(page.get_by_role("img", name="Biểu đồ thanh kết quả", exact=False)).to_be_visible()
     page.locator("details summary").click()
-    page.screenshot(path="/tmp/dashboard.png", full_page=True)
+    save_screenshot(page, "dashboard.png")
     assert run_axe(page, axe_source) == []
     page.goto(live_server.url + "/dashboard")
     expect(report_rows(page).first).to_contain_text("Dịch vụ công của phường thế nào?")
-    page.screenshot(path="/tmp/dashboard-report.png", full_page=True)
+    save_screenshot(page, "dashboard-report.png")
