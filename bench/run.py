@@ -16,8 +16,6 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +37,7 @@ from wrkrun import Summary, WrkRun, run_wrk  # noqa: E402
 
 from pollsvc.cli import access_log_format, gunicorn_argv  # noqa: E402
 from pollsvc.identity import issue_voter_token  # noqa: E402
+from pollsvc.testing import ServerProcess, free_port, launch  # noqa: E402
 
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/postgres"
 PG_DB = "pollsvc_bench"
@@ -53,44 +52,11 @@ VOTE_SCRIPT = BENCH / "vote.lua"
 # ---- servers ----
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+Server = ServerProcess
 
 
 def start(name: str, argv: list[str], env: dict[str, str], port: int, log: Path) -> Server:
-    process = subprocess.Popen(argv, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                               cwd=BENCH.parent)
-    server = Server(name, f"http://127.0.0.1:{port}", process)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(server.url + "/healthz", timeout=1).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"{name} did not come up:\n{log.read_text()[-3000:]}")
+    return launch(argv, env, port, log, name=name, cwd=BENCH.parent)
 
 
 def service_env(instance: Path, *, postgres: bool) -> dict[str, str]:

@@ -8,19 +8,14 @@ POLLSVC_TEST_REDIS_URL     e.g. redis://127.0.0.1:6379/15
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -28,6 +23,7 @@ from pollsvc import create_app
 from pollsvc.extensions import db, limiter
 from pollsvc.migrate_lock import upgrade_database
 from pollsvc.services.apikeys import create_key
+from pollsvc.testing import ServerProcess, free_port, launch
 
 PG_URL = os.environ.get("POLLSVC_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("POLLSVC_TEST_REDIS_URL", "")
@@ -219,28 +215,7 @@ def voter_token(client: Any) -> Callable[[], str]:
 # ---- real server processes ----
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    env: dict[str, str] = field(default_factory=dict)
-
-    def stop(self) -> None:
-        """gunicorn's quick shutdown (SIGINT): tests don't wait for idle keep-alive connections."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+Server = ServerProcess
 
 
 def server_env(database_url: str, instance_dir: Path, **settings: str) -> dict[str, str]:
@@ -261,25 +236,9 @@ def server_env(database_url: str, instance_dir: Path, **settings: str) -> dict[s
 def start_server(env: dict[str, str], log_dir: Path, *, workers: int = 2, port: int | None = None,
                  extra_args: tuple[str, ...] = ()) -> Server:
     port = port or free_port()
-    log = log_dir / f"server-{port}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pollsvc.cli", "serve", "--port", str(port), "--workers", str(workers),
-         *extra_args],
-        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
-    server = Server(f"http://127.0.0.1:{port}", process, log, env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"pollsvc serve exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(server.url + "/healthz", timeout=1).status_code == 200:
-                return server
-        except requests.RequestException:  # not up yet, or too busy to answer within a second
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"pollsvc serve did not come up:\n{log.read_text()[-3000:]}")
+    argv = [sys.executable, "-m", "pollsvc.cli", "serve", "--port", str(port), "--workers", str(workers),
+            *extra_args]
+    return launch(argv, env, port, log_dir / f"server-{port}.log")
 
 
 @pytest.fixture
