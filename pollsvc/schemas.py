@@ -209,11 +209,16 @@ class VoteOutSchema(Schema):
     poll = fields.Nested(PollOutSchema, required=True)
 
 
-class PollPageSchema(Schema):
-    items = fields.List(fields.Nested(AdminPollOutSchema), required=True)
+class PageSchema(Schema):
+    """What every paginated list has besides its items."""
+
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     total = fields.Integer(required=True)
+
+
+class PollPageSchema(PageSchema):
+    items = fields.List(fields.Nested(AdminPollOutSchema), required=True)
 
 
 class ResultOptionSchema(Schema):
@@ -252,11 +257,8 @@ class ReportItemSchema(Schema):
     total_votes = fields.Integer(required=True)
 
 
-class ReportPageSchema(Schema):
+class ReportPageSchema(PageSchema):
     items = fields.List(fields.Nested(ReportItemSchema), required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
 
 
 class AuditEventSchema(Schema):
@@ -268,11 +270,8 @@ class AuditEventSchema(Schema):
     details = fields.Dict(allow_none=True, required=True)
 
 
-class AuditPageSchema(Schema):
+class AuditPageSchema(PageSchema):
     items = fields.List(fields.Nested(AuditEventSchema), required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
 
 
 class ErrorSchema(Schema):
