@@ -14,9 +14,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from pollsvc import metrics
+from pollsvc.api.limits import install_limits, use_one_trip_strategy
 from pollsvc.config import Settings
 from pollsvc.errors import ApiError, register_error_handlers
-from pollsvc.extensions import db, limiter, migrate
+from pollsvc.extensions import db, migrate, new_limiter
 from pollsvc.runtime import Runtime, utcnow
 from pollsvc.schemas import ErrorSchema
 from pollsvc.services.snapshots import SnapshotCache
@@ -53,12 +54,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
-    # The limiter is one shared object that merges each app's RATELIMIT_STORAGE_OPTIONS into its
-    # own dict: start clean, or one app's Sentinel options would reach the next app's Redis.
-    limiter._storage_options = {}
+    limiter = new_limiter()
     limiter.init_app(app)
-    from pollsvc.api.limits import use_one_trip_strategy
-
+    app.extensions["pollsvc_limiter"] = limiter
     use_one_trip_strategy(limiter)  # one Redis command per limited request
     api = PollsApi(app, spec_kwargs={"info": {"description": "pollsvc HTTP API v1."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
@@ -75,6 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (polls.blp, votes.blp, results.blp, audit.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(ops.bp)
+    install_limits(app, limiter)
     metrics.install(app)
 
     from pollsvc import web

@@ -1,10 +1,11 @@
-"""Extensions, created unbound and bound to an app in ``create_app``."""
+"""Extensions: the database and migrations, created unbound and bound to each app in ``create_app``;
+the rate limiter, made for each app (its storage and limits are the app's own)."""
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_limiter import Limiter
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
@@ -17,5 +18,13 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-api = Api()
-limiter = Limiter(key_func=rate_limit_key)
+
+
+def new_limiter() -> Limiter:
+    """A rate limiter for one app (per-app storage and options; limits are installed on its views)."""
+    return Limiter(key_func=rate_limit_key)
+
+
+def current_limiter() -> Limiter:
+    limiter: Limiter = current_app.extensions["pollsvc_limiter"]
+    return limiter

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from pollsvc import create_app
-from pollsvc.extensions import db, limiter
+from pollsvc.extensions import current_limiter, db
 from pollsvc.migrate_lock import upgrade_database
 from pollsvc.services.apikeys import create_key
 from pollsvc.testing import ServerProcess, free_port, launch
@@ -144,7 +144,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Any]:
     wipe(app_config["database_url"])
     application = create_app(app_config)
     with application.app_context():
-        limiter.reset()
+        current_limiter().reset()
     yield application
     with application.app_context():
         db.session.remove()

@@ -165,9 +165,9 @@ def test_429_rate_limited(app_config: dict[str, Any]) -> None:
     app = create_app({**app_config, "rate_limit_voters": "2/minute"})
     client = app.test_client()
     with app.app_context():
-        from pollsvc.extensions import limiter
+        from pollsvc.extensions import current_limiter
 
-        limiter.reset()
+        current_limiter().reset()
     assert [client.post("/api/v1/voters").status_code for _ in range(2)] == [201, 201]
     response = client.post("/api/v1/voters")
     assert_error(response, 429, "rate_limited")

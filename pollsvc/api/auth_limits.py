@@ -8,7 +8,7 @@ from flask import current_app
 from limits import RateLimitItem, parse_many
 
 from pollsvc.errors import ApiError
-from pollsvc.extensions import limiter
+from pollsvc.extensions import current_limiter
 from pollsvc.identity import rate_limit_key
 
 SCOPE = "auth-failures"
@@ -22,7 +22,7 @@ def check_not_blocked() -> None:
     """429 when this IP has used up its failed attempts (checked before a key is looked at)."""
     key = rate_limit_key()
     try:
-        strategy = limiter.limiter
+        strategy = current_limiter().limiter
         for item in _items():
             if not strategy.test(item, SCOPE, key):
                 reset, _ = strategy.get_window_stats(item, SCOPE, key)
@@ -37,7 +37,7 @@ def check_not_blocked() -> None:
 
 def note_failed_key() -> None:
     try:
-        strategy = limiter.limiter
+        strategy = current_limiter().limiter
         for item in _items():
             strategy.hit(item, SCOPE, rate_limit_key())
     except Exception:

@@ -1,4 +1,5 @@
-"""The rate limits of the public endpoints, read from settings at request time.
+"""The rate limits of the public endpoints, read from settings at request time and installed
+on each app's views by ``install_limits`` (the limiter belongs to the app, not to the module).
 
 On Redis, a limited request costs one command: ``OneTripFixedWindow`` counts the hit and reads
 the window's expiry in one script, and the ``X-RateLimit-*`` headers are made from that answer
@@ -10,21 +11,31 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import g, has_request_context
+from flask import Flask, g, has_request_context
 from flask_limiter import Limiter
 from limits import RateLimitItem
 from limits.storage import RedisStorage
 from limits.strategies import FixedWindowRateLimiter, WindowStats
 
 from pollsvc.api.auth import has_authorization
-from pollsvc.extensions import limiter
 from pollsvc.runtime import runtime
 
-vote_limit = limiter.limit(lambda: runtime().settings.rate_limit_vote, scope="votes")
-voters_limit = limiter.limit(lambda: runtime().settings.rate_limit_voters, scope="voters")
-public_read_limit = limiter.shared_limit(
-    lambda: runtime().settings.rate_limit_public_read, scope="public_read", exempt_when=has_authorization
-)
+PUBLIC_READS = ("polls.article_polls", "polls.get_poll")
+"""The public GETs: one bucket per IP, shared by both."""
+
+
+def install_limits(app: Flask, limiter: Limiter) -> None:
+    """Wrap the public endpoints' views in their limits (requests with an API key skip reads')."""
+    limits: dict[str, Any] = {
+        "votes.vote": limiter.limit(lambda: runtime().settings.rate_limit_vote, scope="votes"),
+        "votes.create_voter": limiter.limit(lambda: runtime().settings.rate_limit_voters, scope="voters"),
+    }
+    public_read = limiter.shared_limit(lambda: runtime().settings.rate_limit_public_read, scope="public_read",
+                                       exempt_when=has_authorization)
+    limits.update(dict.fromkeys(PUBLIC_READS, public_read))
+    for endpoint, limit in limits.items():
+        app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+
 
 INCR_EXPIRE_TTL = """
 local current = redis.call("incrby", KEYS[1], ARGV[2])

@@ -8,14 +8,13 @@ from sqlalchemy import text
 from pollsvc import metrics
 from pollsvc.api.common import json_response
 from pollsvc.errors import ApiError, error_response
-from pollsvc.extensions import db, limiter
+from pollsvc.extensions import db
 from pollsvc.runtime import runtime
 
 bp = Blueprint("ops", __name__)
 
 
 @bp.get("/healthz")
-@limiter.exempt
 def healthz() -> Response:
     return json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
@@ -32,7 +31,6 @@ def redis_state() -> str:
 
 
 @bp.get("/readyz")
-@limiter.exempt
 def readyz() -> Response:
     redis = redis_state()
     try:
@@ -47,6 +45,5 @@ def readyz() -> Response:
 
 
 @bp.get("/metrics")
-@limiter.exempt
 def metrics_view() -> Response:
     return metrics.render()

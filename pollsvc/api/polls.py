@@ -11,7 +11,6 @@ from pollsvc.api import reads as public_reads
 from pollsvc.api.auth import ADMIN, READERS, current_key, require_role
 from pollsvc.api.common import check_poll_id, json_response, load_body
 from pollsvc.api.docs import IDENTITY_HEADERS, PUBLIC, SECURED, errors, json_request
-from pollsvc.api.limits import public_read_limit
 from pollsvc.errors import ApiError
 from pollsvc.extensions import db
 from pollsvc.runtime import runtime
@@ -40,7 +39,6 @@ def admin_poll_body(poll: Any) -> dict[str, Any]:
 
 
 @blp.route("/articles/<article_id>/polls", methods=["GET"])
-@public_read_limit
 @blp.response(200, ArticlePollsOutSchema)
 @errors(blp, 401, 422, 429)
 @blp.doc(**PUBLIC, parameters=IDENTITY_HEADERS)
@@ -58,7 +56,6 @@ POLL_OR_ADMIN_POLL = {"oneOf": [{"$ref": "#/components/schemas/PollOut"},
 
 
 @blp.route("/polls/<int:poll_id>", methods=["GET"])
-@public_read_limit
 @blp.response(200, POLL_OR_ADMIN_POLL, description="The public poll, or the admin poll with an API key.")
 @errors(blp, 401, 404, 429)
 @blp.doc(security=[{}, {"bearerAuth": []}], parameters=IDENTITY_HEADERS)
