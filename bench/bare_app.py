@@ -1,6 +1,7 @@
 """The framework's ceiling here: a bare Flask app answering a small JSON object.
 
-``bench/run.py`` serves it with the same gunicorn settings as ``pollsvc serve``.
+``python -m bench`` serves it twice as baselines: on gunicorn's sync workers with gunicorn's
+defaults (what a Flask user deploys), and on Granian with exactly the arguments of ``pollsvc serve``.
 """
 
 from __future__ import annotations

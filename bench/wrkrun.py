@@ -46,6 +46,14 @@ class Summary:
     def errors(self) -> int:
         return sum(r.non_2xx + r.socket_errors for r in self.runs)
 
+    @property
+    def spread(self) -> float | None:
+        """(max - min) / median of the repetitions' requests/s; None with fewer than two."""
+        if len(self.runs) < 2 or not self.requests_per_s:
+            return None
+        rates = [r.requests_per_s for r in self.runs]
+        return (max(rates) - min(rates)) / self.requests_per_s
+
 
 def _ms(text: str) -> float:
     match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())

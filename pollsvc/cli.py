@@ -58,11 +58,8 @@ def counts_group() -> None:
 @counts_group.command("rebuild", help="Recompute every poll's counters from its ballots.")
 @click.option("--poll", "poll_ids", type=int, multiple=True, help="Only these polls (repeatable).")
 def counts_rebuild(poll_ids: tuple[int, ...]) -> None:
-    from pollsvc.services.counts import rebuild
-
     app = _app()
-    with app.app_context():
-        done = rebuild(db.session, list(poll_ids) or None)
+    done = app.extensions["pollsvc"].store.rebuild_counts(list(poll_ids) or None)
     click.echo(f"rebuilt the counters of {done} poll(s) with ballots")
 
 
@@ -78,40 +75,70 @@ def purge(days: int) -> None:
     click.echo(f"deleted {keys} IP key(s) of {polls} poll(s); ballots and counts are kept")
 
 
-def access_log_format(with_ips: bool) -> str:
-    return ('%(h)s ' if with_ips else "") + '%(t)s "%(r)s" %(s)s %(b)s %(M)sms'
+ACCESS_LOG = '[%(time)s] "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'
+ACCESS_LOG_WITH_IPS = '%(addr)s ' + ACCESS_LOG
 
 
-def gunicorn_argv(app_spec: str, host: str, port: int, workers: int, threads: int,
-                  access_format: str) -> list[str]:
-    """``python -m gunicorn ...`` arguments of ``serve``; bench/ runs its bare Flask app with the same."""
+def granian_argv(target: str, host: str, port: int, workers: int, threads: int, *,
+                 access_log_ips: bool = False) -> list[str]:
+    """``python -m granian ...`` arguments of ``serve``; bench/ serves its bare Flask app with the same.
+
+    Granian reads requests in Rust, asynchronously, and hands only complete requests to the
+    app's threads, so slow clients hold no thread; headers must arrive within 10 s.
+    """
     return [
-        "-m", "gunicorn",
-        "--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "-m", "granian",
+        "--interface", "wsgi",
+        "--host", host,
+        "--port", str(port),
         "--workers", str(workers),
-        "--threads", str(threads),
-        "--worker-class", "gthread" if threads > 1 else "sync",
-        "--config", "python:pollsvc.gunicorn_conf",
-        "--no-control-socket",
-        "--access-logfile", "-",
-        "--access-logformat", access_format,
-        "--timeout", "30",
-        "--graceful-timeout", "10",
-        app_spec,
+        "--blocking-threads", str(threads),
+        "--no-ws",
+        "--respawn-failed-workers",
+        "--respawn-interval", "0.5",
+        "--workers-kill-timeout", "10",
+        "--http1-header-read-timeout", "10000",
+        "--log-level", "warning",
+        "--access-log",
+        "--access-log-fmt", ACCESS_LOG_WITH_IPS if access_log_ips else ACCESS_LOG,
+        target,
     ]
 
 
-@main.command("serve", help="Apply migrations, then serve with gunicorn.")
+def serve_argv(target: str, host: str, port: int, workers: int, threads: int, *, access_log_ips: bool = False,
+               metrics_dir: str | None = None) -> list[str]:
+    """The command ``serve`` runs after migrating: ``workers`` Granian servers of one worker each,
+    sharing the port, under ``pollsvc.supervisor`` (bench/ serves its bare Flask app with it too)."""
+    server = granian_argv(target, host, port, 1, threads, access_log_ips=access_log_ips)
+    cleanup = ["--remove-on-exit", metrics_dir] if metrics_dir else []
+    return [sys.executable, "-m", "pollsvc.supervisor", *cleanup, str(workers), "--", sys.executable, *server]
+
+
+def worker_count(requested: int | None, shared_limits: bool) -> int:
+    """Two workers when rate limits are shared through Redis, else one: per-process limits in
+    several workers would let each of them grant the whole limit."""
+    if requested is None:
+        return 2 if shared_limits else 1
+    if requested > 1 and not shared_limits:
+        raise click.UsageError("--workers above 1 needs POLLSVC_REDIS_URL: without Redis the rate limits live "
+                               "in the process, so every worker would grant the whole limit.")
+    return requested
+
+
+@main.command("serve", help="Apply migrations, then serve with Granian.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, type=int, show_default=True)
-@click.option("--workers", default=2, type=click.IntRange(min=1), show_default=True)
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="Worker processes [default: 2 with POLLSVC_REDIS_URL, else 1].")
 @click.option("--threads", default=4, type=click.IntRange(min=1), show_default=True,
-              help="Threads per worker.")
+              help="Threads per worker that run the app.")
 @click.option("--demo", is_flag=True, help="Also seed a sample article and poll and print an admin key.")
-def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
+def serve(host: str, port: int, workers: int | None, threads: int, demo: bool) -> None:
     from pollsvc.migrate_lock import upgrade_database
 
     app = _app()
+    settings = app.extensions["pollsvc"].settings
+    workers = worker_count(workers, bool(settings.redis_url))
     upgrade_database(app)
     base = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
     if demo:
@@ -124,9 +151,8 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
         click.echo(f"Admin API key (shown once):  {key}")
     metrics_dir = tempfile.mkdtemp(prefix="pollsvc-metrics-")
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=metrics_dir, POLLSVC_INSTANCE_PATH=app.instance_path)
-    settings = app.extensions["pollsvc"].settings
-    access_format = access_log_format(settings.access_log_ips)
-    args = [sys.executable, *gunicorn_argv("pollsvc:create_app()", host, port, workers, threads, access_format)]
+    args = serve_argv("pollsvc.wsgi:app", host, port, workers, threads, access_log_ips=settings.access_log_ips,
+                      metrics_dir=metrics_dir)
     click.echo(f"Serving on {base} ({workers} worker(s) x {threads} thread(s))", err=True)
     sys.stdout.flush()
     sys.stderr.flush()

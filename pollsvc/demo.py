@@ -33,6 +33,6 @@ def seed_demo(session: DbSession, now: datetime) -> tuple[str, int]:
         select(Poll.id).where(Poll.article_id == DEMO_ARTICLE_ID).order_by(Poll.id).limit(1)
     )
     if poll_id is None:
-        poll_id = create_poll(session, dict(DEMO_POLL), now).id
+        poll_id = create_poll(session, None, dict(DEMO_POLL), now).id
     key = create_key(session, "admin", "demo", now)
     return key, poll_id

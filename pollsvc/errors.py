@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+import orjson
+from flask import Flask, Response, g, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -118,8 +119,7 @@ def error_response(err: ApiError) -> Response:
     if err.errors:
         body["errors"] = err.errors
     body.update(err.extra)
-    response = jsonify(body)
-    response.status_code = err.status
+    response = Response(orjson.dumps(body), status=err.status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     for name, value in err.headers.items():
         response.headers[name] = value
@@ -160,26 +160,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        if exc.code == 429:
-            # Flask-Limiter's own 429: keep the headers it computed (Retry-After, X-RateLimit-*).
-            response = error_response(ApiError("rate_limited"))
-            limited = exc.get_response()
-            for name in ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
-                         "X-RateLimit-Reset"):
-                if name in limited.headers:
-                    response.headers[name] = limited.headers[name]
-            response.headers.setdefault("Retry-After", "60")
-            return response
         return error_response(_from_http_exception(exc))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        from pollsvc.extensions import db
-
-        try:
-            db.session.rollback()
-        except Exception:  # pragma: no cover - the session may be unusable; the error is below
-            log.debug("rollback after error failed", exc_info=True)
+        # The request's database session is rolled back and closed when the request ends.
         if _is_unavailable(exc):
             log.warning("database unavailable on %s %s: %s", request.method, request.path,
                         type(exc).__name__)

@@ -1,22 +1,25 @@
-"""Who is voting: voter tokens, user assertions, the client IP behind proxies, keyed hashes."""
+"""Who is voting: voter tokens, user assertions, client IPs, keyed hashes and vote receipts.
+
+Pure functions of their arguments (no Flask, no HTTP errors): ``pollsvc.api.caller`` reads them
+off a request, and the services decide what a missing identity means.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import ipaddress
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
-
-from pollsvc.errors import ApiError
 
 TOKEN_SALT = "pollsvc.voter-token.v1"
 MAX_TOKEN_LENGTH = 200
-USER_ID = re.compile(r"^[A-Za-z0-9._\-@]{1,128}$")
 USER_ASSERTION = re.compile(r"^([A-Za-z0-9._\-@]{1,128}):([0-9]{1,12}):([0-9A-Fa-f]{64})$")
 
 DEDUP_KINDS: dict[str, tuple[str, ...]] = {
@@ -25,15 +28,27 @@ DEDUP_KINDS: dict[str, tuple[str, ...]] = {
     "token_and_ip": ("token", "ip"),
     "user": ("user",),
 }
+"""The identity dimensions each dedup policy keys a ballot by."""
+
+BallotKeys = Sequence[tuple[str, bytes]]
+"""(kind, keyed hash) pairs: what ``ballot_keys`` holds under its primary key."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestIdentity:
     """The identities sent with one request, each already verified (None when absent or bad)."""
 
     voter_id: str | None
     user_id: str | None
     client_ip: str
+
+
+class MissingIdentity(Exception):
+    """The poll's dedup needs an identity (``token`` or ``user``) that the request lacks."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 def _serializer(secret: str) -> URLSafeSerializer:
@@ -104,6 +119,8 @@ def client_ip(remote_addr: str | None, forwarded_for: str | None, trusted_proxie
 
 def ip_dedup_subject(ip: str) -> str:
     """The part of an address that identifies a voter: IPv4 whole, IPv6 by its /64."""
+    if "." in ip and ":" not in ip:
+        return ip  # IPv4, already validated by the server or ``client_ip``: the common case, fast
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
@@ -120,56 +137,105 @@ def keyed_hash(secret: str, kind: str, value: str) -> bytes:
     return hmac.new(secret.encode(), f"{kind}\x00{value}".encode(), hashlib.sha256).digest()
 
 
-def ballot_keys_for(
-    dedup: str, ident: RequestIdentity, secret: str, *, strict: bool
-) -> list[tuple[str, bytes]] | None:
+def identity_key(kind: str, ident: RequestIdentity, secret: str) -> bytes | None:
+    """The keyed hash of one identity dimension of this request, None when it was not sent."""
+    if kind == "token":
+        return None if ident.voter_id is None else keyed_hash(secret, "token", ident.voter_id)
+    if kind == "user":
+        return None if ident.user_id is None else keyed_hash(secret, "user", ident.user_id)
+    return keyed_hash(secret, "ip", ip_dedup_subject(ident.client_ip))
+
+
+def ballot_keys(dedup: str, ident: RequestIdentity, secret: str) -> list[tuple[str, bytes]]:
     """The (kind, hash) pairs this poll's dedup uses for this request.
 
-    ``strict`` (votes) raises the contract's 400s for a needed identity that is missing or bad;
-    otherwise (reads) such a request simply has no identity and None is returned.
+    Raises ``MissingIdentity`` when a needed token or user assertion is absent (or was invalid).
     """
-    keys: list[tuple[str, bytes]] = []
+    keys = []
     for kind in DEDUP_KINDS[dedup]:
-        if kind == "token":
-            if ident.voter_id is None:
-                if strict:
-                    raise ApiError("invalid_voter_token")
-                return None
-            keys.append(("token", keyed_hash(secret, "token", ident.voter_id)))
-        elif kind == "user":
-            if ident.user_id is None:
-                if strict:
-                    raise ApiError("invalid_user_assertion")
-                return None
-            keys.append(("user", keyed_hash(secret, "user", ident.user_id)))
-        else:
-            keys.append(("ip", keyed_hash(secret, "ip", ip_dedup_subject(ident.client_ip))))
+        key = identity_key(kind, ident, secret)
+        if key is None:
+            raise MissingIdentity(kind)
+        keys.append((kind, key))
     return keys
 
 
-def current_client_ip() -> str:
-    cached = g.get("client_ip")
-    if cached is None:
-        cached = client_ip(
-            request.remote_addr,
-            request.headers.get("X-Forwarded-For"),
-            current_app.extensions["pollsvc"].settings.trusted_proxies,
-        )
-        g.client_ip = cached
-    return str(cached)
+# ---- vote receipts ----
+#
+# A receipt is the server's signed statement "the identity whose key starts with TAG has a ballot
+# in poll P". The widget keeps the receipts of its own votes and sends them with its reads, so a
+# reader who has voted gets ``has_voted`` (and results) without a database lookup: the answer is
+# the same for every voter of the poll, and the server serialises it once per snapshot.
+
+RECEIPT_KIND_CODES = {"token": "t", "ip": "i", "user": "u"}
+_RECEIPT_KINDS = {code: kind for kind, code in RECEIPT_KIND_CODES.items()}
+RECEIPT_TAG_BYTES = 12
+MAX_RECEIPTS = 20
+_RECEIPT = re.compile(r"^([0-9]{1,10})\.([tiu])\.([A-Za-z0-9_\-]{16})\.([A-Za-z0-9_\-]{16})$")
 
 
-def current_identity() -> RequestIdentity:
-    runtime = current_app.extensions["pollsvc"]
-    settings = runtime.settings
-    return RequestIdentity(
-        voter_id=read_voter_token(settings.secret_key, request.headers.get("X-Voter-Token")),
-        user_id=read_user_assertion(settings.user_assertion_secret, request.headers.get("X-Poll-User"),
-                                    runtime.now().timestamp()),
-        client_ip=current_client_ip(),
-    )
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    poll_id: int
+    kind: str
+    tag: bytes
+    """The first bytes of the ballot key it vouches for; an ``ip`` receipt holds only for that IP."""
+
+    def matches(self, key: bytes) -> bool:
+        return hmac.compare_digest(self.tag, key[:RECEIPT_TAG_BYTES])
 
 
-def rate_limit_key() -> str:
-    """Rate limits are per client IP (IPv6 per /64, so one host cannot rotate addresses)."""
-    return ip_dedup_subject(current_client_ip())
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _receipt_mac(secret: str, poll_id: int, kind: str, tag: bytes) -> bytes:
+    message = f"pollsvc.receipt.v1\x00{poll_id}\x00{kind}\x00".encode() + tag
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()[:12]
+
+
+def issue_receipt(secret: str, poll_id: int, kind: str, key: bytes) -> str:
+    tag = key[:RECEIPT_TAG_BYTES]
+    return f"{poll_id}.{RECEIPT_KIND_CODES[kind]}.{_b64(tag)}.{_b64(_receipt_mac(secret, poll_id, kind, tag))}"
+
+
+def read_receipts(secret: str, header: str | None) -> dict[int, list[Receipt]]:
+    """The valid receipts of an ``X-Poll-Receipt`` header (comma or space separated), by poll.
+
+    Forged, garbled or surplus entries are ignored: a receipt only ever adds knowledge.
+    """
+    found: dict[int, list[Receipt]] = {}
+    if not header or len(header) > MAX_RECEIPTS * 64:
+        return found
+    for text in header.replace(",", " ").split()[:MAX_RECEIPTS]:
+        match = _RECEIPT.match(text)
+        if not match:
+            continue
+        poll_text, code, tag_text, mac_text = match.groups()
+        try:
+            tag = base64.urlsafe_b64decode(tag_text + "==")
+            mac = base64.urlsafe_b64decode(mac_text + "==")
+        except (binascii.Error, ValueError):
+            continue
+        poll_id, kind = int(poll_text), _RECEIPT_KINDS[code]
+        if _b64(tag) == tag_text and hmac.compare_digest(mac, _receipt_mac(secret, poll_id, kind, tag)):
+            found.setdefault(poll_id, []).append(Receipt(poll_id, kind, tag))
+    return found
+
+
+def receipt_proves_vote(receipts: Sequence[Receipt], dedup: str, ident: RequestIdentity, secret: str) -> bool:
+    """Whether one of a poll's receipts shows that a vote with this request's identity is refused.
+
+    A token or user receipt stands for the identity that voted when the request does not carry
+    that kind of identity itself (the widget reads with receipts, not tokens); when it does, the
+    receipt must be that identity's (a shared browser: another signed-in reader). An ``ip``
+    receipt holds only while the request comes from the same address.
+    """
+    kinds = DEDUP_KINDS[dedup]
+    for receipt in receipts:
+        if receipt.kind not in kinds:
+            continue
+        key = identity_key(receipt.kind, ident, secret)
+        if key is None or receipt.matches(key):
+            return True
+    return False

@@ -1,16 +1,15 @@
-"""Prometheus metrics, correct under several gunicorn workers (multiprocess mode).
+"""Prometheus metrics, correct across worker processes (multiprocess mode).
 
-``pollsvc serve`` sets PROMETHEUS_MULTIPROC_DIR before the workers start; each worker writes
-its samples there and ``/metrics`` merges them. Without it (tests, a bare WSGI server) the
-process's own registry is served.
+``pollsvc serve`` sets PROMETHEUS_MULTIPROC_DIR before the workers start; each worker writes its
+samples there and ``/metrics`` merges them. Without it (tests, a bare WSGI server) the process's
+own registry is served.
 """
 
 from __future__ import annotations
 
 import os
-import time
 
-from flask import Flask, Response, g, request
+from flask import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -30,21 +29,12 @@ VOTES = Counter("pollsvc_votes_total", "Votes by outcome: accepted, or the refus
 VOTE_ENDPOINT = "votes.vote"
 
 
-def install(app: Flask) -> None:
-    @app.before_request
-    def _start_timer() -> None:
-        g.request_started = time.perf_counter()
-
-    @app.after_request
-    def _observe(response: Response) -> Response:
-        endpoint = request.endpoint or "unmatched"
-        started = g.get("request_started")
-        if started is not None:
-            LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
-        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
-        if endpoint == VOTE_ENDPOINT:
-            VOTES.labels("accepted" if response.status_code == 201 else g.get("error_code", "error")).inc()
-        return response
+def observe(endpoint: str, method: str, status: int, seconds: float, error_code: str | None) -> None:
+    """Count one answered request (and, for votes, its outcome)."""
+    LATENCY.labels(endpoint, method).observe(seconds)
+    REQUESTS.labels(endpoint, method, str(status)).inc()
+    if endpoint == VOTE_ENDPOINT:
+        VOTES.labels("accepted" if status == 201 else error_code or "error").inc()
 
 
 def render() -> Response:

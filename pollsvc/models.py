@@ -136,7 +136,8 @@ class Selection(db.Model):  # type: ignore[name-defined]
 
 
 class PollCounterShard(db.Model):  # type: ignore[name-defined]
-    """Part of a poll's participant and selection counts; the sum over shards is the count."""
+    """Part of a poll's participant and selection counts; the sum over shards is the count, and
+    the earliest ``first_vote_at`` and latest ``last_vote_at`` over shards are the poll's."""
 
     __tablename__ = "poll_counter_shards"
 
@@ -146,6 +147,22 @@ class PollCounterShard(db.Model):  # type: ignore[name-defined]
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     participants: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     total_votes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    first_vote_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_vote_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PollHourlyCount(db.Model):  # type: ignore[name-defined]
+    """Participants per poll and UTC hour, sharded like the counters: the timeseries sums these
+    rows (at most ``COUNTER_SHARDS`` per hour the poll took votes), never the ballots."""
+
+    __tablename__ = "poll_hourly_counts"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    participants: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
 class OptionCounterShard(db.Model):  # type: ignore[name-defined]

@@ -1,4 +1,4 @@
-"""The process's Redis client, from the same URL forms that Flask-Limiter's storage accepts."""
+"""The process's Redis client (rate limits, and caches), from any of the usual Redis URL forms."""
 
 from __future__ import annotations
 
@@ -39,24 +39,6 @@ def _fail_fast(timeout: float) -> dict[str, Any]:
     """Short socket timeouts and no retries: redis-py's default retries with back-off (up to
     14 s per Sentinel) would hold a request; the caller has a fallback instead."""
     return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}
-
-
-def limiter_storage_options(url: str, timeout: float) -> dict[str, Any]:
-    """Flask-Limiter's ``storage_options`` for ``url``, failing as fast as ``client_from_url``.
-
-    ``limits`` gives Sentinel connections only what ``sentinel_kwargs`` holds (else no timeout).
-    """
-    options = _fail_fast(timeout)
-    if url.startswith("redis+sentinel://"):
-        options["sentinel_kwargs"] = _fail_fast(timeout)
-    return options
-
-
-def limiter_storage_uri(url: str) -> str:
-    """The same Redis as a ``limits`` storage URI: it spells unix sockets ``redis+unix://``."""
-    if url.startswith("unix://"):
-        return "redis+" + url
-    return url
 
 
 def _host_port(text: str, default_port: int = 26379) -> tuple[str, int]:

@@ -1,15 +1,22 @@
-"""Per-app runtime state: settings, the clock and the Redis client, found at app.extensions."""
+"""What a running app holds besides Flask's own state: settings, the clock, the store, the poll
+cache and reader, the rate limiter and the Redis client. Views reach it through ``runtime()``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
+from limits import RateLimitItem
 
 from pollsvc.config import Settings
+from pollsvc.ratelimit import RateLimiter, parse_limits
+from pollsvc.services.reads import PollCache, PollReader
+from pollsvc.services.store import Store
+
+EXTENSION = "pollsvc"
 
 
 def utcnow() -> datetime:
@@ -19,14 +26,31 @@ def utcnow() -> datetime:
 @dataclass
 class Runtime:
     settings: Settings
+    store: Store
+    polls: PollCache
+    reader: PollReader
+    limiter: RateLimiter
+    limits: dict[str, tuple[RateLimitItem, ...]]
+    """Parsed rate limits by scope: ``vote``, ``voters``, ``public_read``, ``auth_failures``."""
     clock: Callable[[], datetime] = utcnow
     redis: Any = None
-    caches: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store, clock: Callable[[], datetime], redis: Any) -> Runtime:
+        polls = PollCache(store, settings.public_cache_seconds)
+        limits = {
+            "vote": parse_limits(settings.rate_limit_vote),
+            "voters": parse_limits(settings.rate_limit_voters),
+            "public_read": parse_limits(settings.rate_limit_public_read),
+            "auth_failures": parse_limits(settings.rate_limit_auth_failures),
+        }
+        return cls(settings=settings, store=store, polls=polls, reader=PollReader(polls, settings.secret_key),
+                   limiter=RateLimiter(redis, settings.redis_key_prefix), limits=limits, clock=clock, redis=redis)
 
     def now(self) -> datetime:
         return self.clock()
 
 
 def runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["pollsvc"]
+    rt: Runtime = current_app.extensions[EXTENSION]
     return rt

@@ -25,7 +25,7 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
 
     def stop(self) -> None:
-        """gunicorn's quick shutdown (SIGINT): no wait for idle keep-alive connections."""
+        """SIGINT: the server stops taking requests, finishes those in flight and exits."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:

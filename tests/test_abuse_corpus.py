@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import poll_body
-from tests.test_errors import assert_error
+from tests.helpers import assert_error, poll_body
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -248,7 +247,7 @@ def test_answer_limits_cannot_be_bypassed_by_direct_requests(client: Any, make_p
 
 
 def test_votes_racing_a_close_are_counted_or_refused_never_lost(serve: Any, server_admin_key: Any) -> None:
-    server = serve(workers=2)
+    server = serve()
     headers = {"Authorization": f"Bearer {server_admin_key()}"}
     poll = requests.post(server.url + "/api/v1/polls", json=poll_body(), headers=headers, timeout=10).json()
     tokens = [requests.post(server.url + "/api/v1/voters", timeout=10).json()["voter_token"] for _ in range(40)]

@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_URL, server_env
-from tests.test_voting import post_vote
+from tests.helpers import PG_URL, post_vote, server_env
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

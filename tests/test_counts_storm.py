@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import server_env
-from tests.test_concurrency import create_poll, new_token, results, storm
+from tests.helpers import create_poll, new_token, results, server_env, storm
 
 pytestmark = pytest.mark.server
 
@@ -28,7 +27,7 @@ def vote(server: Any, poll: dict[str, Any], token: str, picks: list[int]) -> Any
 
 def test_a_rebuild_after_a_vote_storm_changes_no_count(serve: Any, server_admin_key: Any, migrated: str,
                                                        instance_dir: Path) -> None:
-    servers = [serve(workers=2), serve(workers=2)]
+    servers = [serve(), serve()]
     key = server_admin_key()
     single = create_poll(servers[0], key)
     multi = create_poll(servers[0], key, max_choices=2,

@@ -8,21 +8,9 @@ from typing import Any
 import pytest
 
 from pollsvc import create_app
-from tests.conftest import poll_body
+from tests.helpers import assert_error, poll_body
 
 SHAPE = {"error", "message"}
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:300])
-    assert response.mimetype == "application/json"
-    body = response.json
-    assert body["error"] == code
-    assert isinstance(body["message"], str) and body["message"]
-    text = response.get_data(as_text=True)
-    for leak in ("Traceback", "sqlalchemy", "SELECT ", "/site-packages/", "File \""):
-        assert leak not in text
-    return body  # type: ignore[no-any-return]
 
 
 def test_400_bad_request(client: Any, admin: dict[str, str]) -> None:
@@ -159,15 +147,12 @@ def test_422s(client: Any, make_poll: Any, admin: dict[str, str], voter_token: A
 
 
 def test_429_rate_limited(app_config: dict[str, Any]) -> None:
-    from tests.conftest import wipe
+    from tests.helpers import wipe
 
     wipe(app_config["database_url"])
     app = create_app({**app_config, "rate_limit_voters": "2/minute"})
     client = app.test_client()
-    with app.app_context():
-        from pollsvc.extensions import current_limiter
-
-        current_limiter().reset()
+    app.extensions["pollsvc"].limiter.reset()
     assert [client.post("/api/v1/voters").status_code for _ in range(2)] == [201, 201]
     response = client.post("/api/v1/voters")
     assert_error(response, 429, "rate_limited")
@@ -178,12 +163,12 @@ def test_429_rate_limited(app_config: dict[str, Any]) -> None:
 
 def test_500_internal_error_reveals_nothing(client: Any, make_poll: Any, admin: dict[str, str],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from pollsvc.services import results
+    from pollsvc.api import results
 
     def broken(*_: Any) -> None:
         raise RuntimeError("secret internal detail /srv/app/db.py")
 
-    monkeypatch.setattr(results, "results", broken)
+    monkeypatch.setattr(results, "results_body", broken)
     poll = make_poll()
     response = client.get(f"/api/v1/polls/{poll['id']}/results", headers=admin)
     body = assert_error(response, 500, "internal_error")

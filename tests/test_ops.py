@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pollsvc import create_app
-from tests.conftest import REDIS_URL
+from tests.helpers import REDIS_URL
 
 
 def test_healthz(client: Any) -> None:

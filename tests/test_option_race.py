@@ -6,7 +6,7 @@ from typing import Any
 
 from pollsvc.extensions import db
 from pollsvc.services import polls as poll_service
-from pollsvc.services.voting import cast_ballot
+from pollsvc.services.store import BallotRequest
 
 
 def test_options_with_a_ballot_cannot_be_replaced_even_after_the_check(app: Any, make_poll: Any,
@@ -16,11 +16,15 @@ def test_options_with_a_ballot_cannot_be_replaced_even_after_the_check(app: Any,
         stored = poll_service.get_poll(db.session, poll["id"])
         # a vote lands after update_poll's "has votes?" check said no
         monkeypatch.setattr(poll_service, "_has_votes", lambda *_: False)
-        cast_ballot(db.session, poll["id"], [poll["options"][0]["id"]], [("token", b"k" * 32)], clock())
+        store = app.extensions["pollsvc"].store
+        cast = store.cast_ballot(BallotRequest(poll["id"], [poll["options"][0]["id"]], [("token", b"k" * 32)],
+                                               clock(), "token", 1))
+        assert cast.ballot_id is not None
         db.session.expire_all()
         stored = poll_service.get_poll(db.session, poll["id"])
         try:
-            poll_service.update_poll(db.session, stored, {"options": [{"label": "X"}, {"label": "Y"}]}, clock())
+            poll_service.update_poll(db.session, None, stored, {"options": [{"label": "X"}, {"label": "Y"}]},
+                                     clock())
         except Exception as exc:
             assert getattr(exc, "code", None) == "poll_has_votes"
         else:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import poll_body
+from tests.helpers import poll_body
 
 
 def test_create_returns_admin_view_and_location(client: Any, admin: dict[str, str]) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_voting import post_vote
+from tests.helpers import post_vote
 
 
 @pytest.fixture

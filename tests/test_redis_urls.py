@@ -1,5 +1,5 @@
-"""Redis URL forms: each gives the right redis-py client, with short timeouts, and a storage
-URI that Flask-Limiter (the ``limits`` library) accepts. No real Sentinel or Cluster is needed."""
+"""Redis URL forms: each gives the right redis-py client, with short timeouts and no retries.
+No real Sentinel or Cluster is needed."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 import redis
-from limits.storage import RedisSentinelStorage, RedisStorage, storage_from_string
 from redis.sentinel import SentinelConnectionPool
 
 from pollsvc import create_app, redis_client
-from pollsvc.redis_client import client_from_url, limiter_storage_options, limiter_storage_uri
+from pollsvc.redis_client import client_from_url
 
 
 def _kwargs(client: redis.Redis) -> dict[str, Any]:
@@ -63,24 +62,6 @@ def test_cluster_url_gives_a_cluster_client_over_every_node(monkeypatch: pytest.
     assert built["password"] == "pw" and built["socket_timeout"] == built["socket_connect_timeout"] == 0.1
 
 
-@pytest.mark.parametrize(("url", "storage_type"), [
-    ("redis://127.0.0.1:1/0", RedisStorage),
-    ("rediss://127.0.0.1:1/0", RedisStorage),
-    ("unix:///nonexistent/redis.sock", RedisStorage),
-    ("redis+sentinel://127.0.0.1:1,127.0.0.1:2/mymaster", RedisSentinelStorage),
-])
-def test_flask_limiter_takes_the_same_urls(url: str, storage_type: type) -> None:
-    storage = storage_from_string(limiter_storage_uri(url), socket_timeout=0.1, socket_connect_timeout=0.1)
-    assert isinstance(storage, storage_type)
-
-
-def test_cluster_scheme_is_one_flask_limiter_knows() -> None:
-    from limits.storage import SCHEMES
-
-    assert "redis+cluster" in SCHEMES
-    assert limiter_storage_uri("redis+cluster://10.0.1.1:7000") == "redis+cluster://10.0.1.1:7000"
-
-
 def test_no_form_retries_with_back_off() -> None:
     """redis-py retries 3 times with up to 14 s of back-off by default (per Sentinel, too)."""
     sentinel = client_from_url("redis+sentinel://10.0.0.1:26379/m", 0.1)
@@ -88,10 +69,6 @@ def test_no_form_retries_with_back_off() -> None:
                *sentinel.connection_pool.sentinel_manager.sentinels]
     for client in clients:
         assert client.connection_pool.connection_kwargs["retry"].get_retries() == 0
-    options = limiter_storage_options("redis+sentinel://10.0.0.1:26379/m", 0.1)
-    assert options["socket_timeout"] == options["sentinel_kwargs"]["socket_timeout"] == 0.1
-    assert options["retry"].get_retries() == options["sentinel_kwargs"]["retry"].get_retries() == 0
-    assert "sentinel_kwargs" not in limiter_storage_options("redis://h:1/0", 0.1)
 
 
 @pytest.mark.parametrize("url", ["redis://127.0.0.1:1/0", "unix:///nonexistent/redis.sock",

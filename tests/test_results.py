@@ -7,7 +7,7 @@ import io
 from datetime import timedelta
 from typing import Any
 
-from tests.test_voting import post_vote
+from tests.helpers import post_vote
 
 
 def _vote_many(client: Any, poll: dict[str, Any], picks: list[int], voter_token: Any) -> None:

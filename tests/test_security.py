@@ -16,8 +16,7 @@ from pollsvc.extensions import db
 from pollsvc.identity import keyed_hash
 from pollsvc.models import BallotKey
 from pollsvc.services import apikeys
-from tests.conftest import TEST_SECRET, poll_body
-from tests.test_errors import assert_error
+from tests.helpers import TEST_SECRET, assert_error, poll_body
 
 # ---- API keys ----
 

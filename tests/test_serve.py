@@ -1,4 +1,4 @@
-"""``pollsvc serve`` as an operator runs it: demo seeding and metrics across gunicorn workers."""
+"""``pollsvc serve`` as an operator runs it: demo seeding and metrics across worker processes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import free_port, server_env, start_server
+from tests.helpers import free_port, server_env, start_server
 
 pytestmark = pytest.mark.server
 
@@ -25,7 +25,7 @@ def _sample(text: str, name: str, **labels: str) -> float:
 
 
 def test_metrics_add_up_across_workers(serve: Any) -> None:
-    server = serve(workers=2)
+    server = serve()
 
     def healthz_count() -> float:
         text = requests.get(server.url + "/metrics", timeout=5).text
@@ -38,7 +38,7 @@ def test_metrics_add_up_across_workers(serve: Any) -> None:
 
 
 def test_serve_demo_seeds_once_and_prints_a_working_key(migrated: str, instance_dir: Any, tmp_path: Any) -> None:
-    from tests.conftest import wipe
+    from tests.helpers import wipe
 
     wipe(migrated)
     env = server_env(migrated, instance_dir)

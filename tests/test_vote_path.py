@@ -16,7 +16,7 @@ import redis
 from sqlalchemy import event
 
 from pollsvc.extensions import db
-from tests.conftest import REDIS_URL
+from tests.helpers import REDIS_URL
 
 
 @dataclass

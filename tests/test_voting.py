@@ -8,17 +8,7 @@ from typing import Any
 import pytest
 
 from pollsvc.identity import sign_user_assertion
-from tests.conftest import USER_SECRET
-
-
-def post_vote(client: Any, poll: dict[str, Any], option_ids: list[Any] | None = None, *, token: str | None = None,
-              ip: str = "192.0.2.10", headers: dict[str, str] | None = None) -> Any:
-    all_headers = dict(headers or {})
-    if token is not None:
-        all_headers["X-Voter-Token"] = token
-    ids = option_ids if option_ids is not None else [poll["options"][0]["id"]]
-    return client.post(f"/api/v1/polls/{poll['id']}/votes", json={"option_ids": ids}, headers=all_headers,
-                       environ_base={"REMOTE_ADDR": ip})
+from tests.helpers import USER_SECRET, post_vote
 
 
 def test_token_vote_counts_and_second_vote_is_409_with_the_poll(client: Any, make_poll: Any,
@@ -141,7 +131,7 @@ def test_user_polls_refuse_every_vote_without_a_configured_secret(app_config: di
     from pollsvc.services.apikeys import create_key
 
     config = {**app_config, "user_assertion_secret": ""}
-    from tests.conftest import poll_body, wipe
+    from tests.helpers import poll_body, wipe
 
     wipe(config["database_url"])
     app = create_app(config)

@@ -1,13 +1,17 @@
-"""widget.js (size budget, headers, caching), the embed and demo pages' headers."""
+"""widget.js (size budget, headers, caching, its joined modules), the embed and demo pages' headers."""
 
 from __future__ import annotations
 
 import gzip
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pollsvc.web.widget import WIDGET_MODULES, WIDGET_SRC
 
 WEB = Path(__file__).resolve().parents[1] / "pollsvc" / "web"
 BUDGET = 15 * 1024  # bytes, gzipped
@@ -34,9 +38,29 @@ def test_widget_js_headers_and_revalidation(client: Any) -> None:
     assert client.get("/widget.js", headers={"If-None-Match": '"other"'}).status_code == 200
 
 
-def test_widget_js_never_writes_markup() -> None:
-    source = (WEB / "static" / "widget" / "widget.js").read_text()
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+def test_widget_js_is_every_module_joined_in_one_function(client: Any) -> None:
+    served = client.get("/widget.js").get_data(as_text=True)
+    assert sorted(WIDGET_MODULES) == sorted(p.name for p in WIDGET_SRC.glob("*.js")), "a module not listed"
+    assert served == "".join((WIDGET_SRC / name).read_text() for name in WIDGET_MODULES)
+    assert not (WEB / "static" / "widget" / "widget.js").exists(), "the source is src/"
+    # one function wraps it all: the only global it sets is the guard against a second copy
+    assert re.match(r"/\*!.*?\*/\n\(function \(\) \{\n\"use strict\";\n", served, re.S)
+    assert served.endswith("\n})();\n") and served.count("})();\n") == 1
+    assert re.findall(r"window\.(\w+) =", served) == ["__pollsvcWidget"]
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="no node to parse the joined source")
+def test_widget_js_parses(client: Any, tmp_path: Path) -> None:
+    path = tmp_path / "widget.js"
+    path.write_bytes(client.get("/widget.js").get_data())
+    result = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+def test_widget_js_never_writes_markup(client: Any) -> None:
+    source = client.get("/widget.js").get_data(as_text=True)
+    assert len(source) > 10_000
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in source
 
 

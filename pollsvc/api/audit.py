@@ -7,11 +7,11 @@ from flask_smorest import Blueprint
 
 from pollsvc.api.auth import ADMIN, require_role
 from pollsvc.api.common import json_response
-from pollsvc.api.docs import SECURED, errors
+from pollsvc.api.docs import SECURED, documented
 from pollsvc.extensions import db
 from pollsvc.schemas import AuditPageSchema, AuditQuerySchema
 from pollsvc.services import audit
-from pollsvc.services.presenter import iso
+from pollsvc.services.readmodel import iso
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Who changed which poll, when.")
 
@@ -19,9 +19,7 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Who change
 @blp.route("/audit", methods=["GET"])
 @require_role(*ADMIN)
 @blp.arguments(AuditQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, AuditPageSchema)
-@errors(blp, 401, 403, 422)
-@blp.doc(**SECURED)
+@documented(blp, 200, AuditPageSchema, errors=[401, 403, 422], **SECURED)
 def audit_log(page: int, per_page: int, poll_id: int | None = None) -> Response:
     """Admin actions, newest first: create, edit, open, close, unpublish, archive."""
     items, total = audit.list_events(db.session, poll_id=poll_id, page=page, per_page=per_page)

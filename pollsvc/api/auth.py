@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from pollsvc.api.auth_limits import check_not_blocked, note_failed_key
+from pollsvc.api.ratelimits import count_failed_key, refuse_if_blocked
 from pollsvc.errors import ApiError
 from pollsvc.extensions import db
 from pollsvc.models import ApiKey
@@ -22,10 +22,6 @@ KEY_SHAPE = re.compile(r"[A-Za-z0-9_\-]{1,200}")
 _UNSET = object()
 
 
-def has_authorization() -> bool:
-    return "Authorization" in request.headers
-
-
 def current_key() -> ApiKey | None:
     """The request's API key; None without an Authorization header; 401 for a bad one."""
     cached = g.get("api_key", _UNSET)
@@ -34,13 +30,13 @@ def current_key() -> ApiKey | None:
     header = request.headers.get("Authorization")
     key: ApiKey | None = None
     if header is not None:
-        check_not_blocked()
+        refuse_if_blocked()
         scheme, _, presented = header.partition(" ")
         presented = presented.strip()
         if scheme.lower() == "bearer" and KEY_SHAPE.fullmatch(presented):
             key = verify_key(db.session, presented)
         if key is None:
-            note_failed_key()
+            count_failed_key()
             raise ApiError("unauthorized", "The API key is missing, malformed, unknown or revoked.")
     g.api_key = key
     return key

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, current_app, request
+import orjson
+from flask import Response, request
 from marshmallow import Schema, ValidationError
 
 from pollsvc.errors import ApiError, flatten_messages, validation_error
 
 MAX_DB_INT = 2**31 - 1
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _refuse_constant(name: str) -> Any:
@@ -18,19 +21,23 @@ def _refuse_constant(name: str) -> Any:
 
 
 def json_body() -> dict[str, Any]:
-    """The body as a JSON object; 400 ``bad_request`` for anything else."""
+    """The body as a JSON object; 400 ``bad_request`` for anything else.
+
+    The standard library parses it (orjson would turn integers past 64 bits into floats), refusing
+    NaN and Infinity, nesting too deep to parse, and unpaired surrogates (valid JSON escapes that
+    are not Unicode: they could be neither stored nor echoed in an error).
+    """
     if request.mimetype != "application/json":
         raise ApiError("bad_request", "Send the body as application/json.")
     try:
         data = json.loads(request.get_data(cache=True), parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("bad_request", "The body is not valid JSON (UTF-8).") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError("bad_request", "The body is not valid JSON (UTF-8), or is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ApiError("bad_request", "The body must be a JSON object.")
     try:
-        # "\ud800" is valid JSON but not Unicode: it could be neither stored nor echoed in an error.
         json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
+    except (UnicodeEncodeError, RecursionError):
         raise ApiError("bad_request", "The body contains an unpaired surrogate (\\uD800-\\uDFFF).") from None
     return data
 
@@ -45,14 +52,10 @@ def load_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
     return loaded
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    response = current_app.response_class(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        status=status,
-        mimetype="application/json",
-    )
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    response = Response(orjson.dumps(body), status=status, mimetype="application/json")
+    if headers:
+        response.headers.update(headers)
     return response
 
 

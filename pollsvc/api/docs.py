@@ -1,15 +1,23 @@
-"""OpenAPI helpers: document error responses and the bearer scheme next to each view."""
+"""OpenAPI documentation next to each view, without wrapping it.
+
+flask-smorest's ``response``/``alt_response``/``doc`` decorators each add a wrapper that runs on
+every request. ``documented`` applies them to a throwaway copy of the view and keeps only the
+documentation they produce (``_apidoc``, which flask-smorest reads when the blueprint is
+registered): the view itself runs bare and returns its own ``Response``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from flask_smorest import Blueprint
 from marshmallow import Schema
 
 from pollsvc.errors import STATUS_OF
 from pollsvc.schemas import ErrorSchema
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _DESCRIPTIONS = {
     400: "Bad request, voter token or user assertion.",
@@ -23,6 +31,7 @@ _DESCRIPTIONS = {
     503: "A backing store is unavailable; see Retry-After.",
 }
 SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}]}
+PUBLIC: dict[str, Any] = {"security": []}
 IDENTITY_HEADERS: list[dict[str, Any]] = [
     {"in": "header", "name": "X-Voter-Token", "required": False, "schema": {"type": "string", "maxLength": 200},
      "description": "A token from POST /api/v1/voters (polls with dedup token or token_and_ip)."},
@@ -31,21 +40,42 @@ IDENTITY_HEADERS: list[dict[str, Any]] = [
      "description": "<user_id>:<unix_expiry>:<hex HMAC-SHA256> signed by the host site (dedup user)."},
 ]
 """The voter identity headers: required by a vote as the poll's dedup says, optional on reads."""
-PUBLIC: dict[str, Any] = {"security": []}
+RECEIPT_HEADER: dict[str, Any] = {
+    "in": "header", "name": "X-Poll-Receipt", "required": False, "schema": {"type": "string", "maxLength": 1280},
+    "description": "Receipts from earlier votes (the `receipt` of a vote's answer), separated by commas or "
+                   "spaces, at most 20. A reader who sends the receipt of a poll is told `has_voted: true` "
+                   "for it (and sees what a voter sees) without sending a voter token.",
+}
 
 
-def errors(blp: Blueprint, *statuses: int) -> Callable[[Any], Any]:
-    """Add the given error statuses (and 500/503, which any endpoint may answer) to the docs."""
+def documented(blp: Blueprint, status: int, schema: Any = None, *, errors: Iterable[int] = (),
+               **options: Any) -> Callable[[F], F]:
+    """Document the success response ``status`` (``schema``) and the error statuses (plus 500
+    and 503, which any endpoint may answer); ``options``: ``description``, ``headers``,
+    ``content_type`` of the success response, and anything ``Blueprint.doc`` takes."""
+    response_keys = ("description", "headers", "content_type", "example")
+    response_options = {k: options.pop(k) for k in response_keys if k in options}
+    decorators = [blp.response(status, schema, **response_options), *error_responses(blp, errors)]
+    if options:
+        decorators.append(blp.doc(**options))
 
-    def decorator(view: Any) -> Any:
-        for status in sorted({*statuses, 500, 503}):
-            codes = ", ".join(f"`{c}`" for c, s in STATUS_OF.items() if s == status)
-            view = blp.alt_response(
-                status, schema=ErrorSchema, description=f"{_DESCRIPTIONS.get(status, 'Error.')} {codes}"
-            )(view)
+    def apply(view: F) -> F:
+        probe: Any = view
+        for decorate in decorators:
+            probe = decorate(probe)
+        view._apidoc = probe._apidoc  # type: ignore[attr-defined]
         return view
 
-    return decorator
+    return apply
+
+
+def error_responses(blp: Blueprint, statuses: Iterable[int]) -> list[Callable[[Any], Any]]:
+    decorators = []
+    for status in sorted({*statuses, 500, 503}):
+        codes = ", ".join(f"`{c}`" for c, s in STATUS_OF.items() if s == status)
+        decorators.append(blp.alt_response(
+            status, schema=ErrorSchema, description=f"{_DESCRIPTIONS.get(status, 'Error.')} {codes}"))
+    return decorators
 
 
 def json_request(schema: type[Schema] | Schema, *, required: bool = True) -> dict[str, Any]:

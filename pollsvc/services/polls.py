@@ -1,4 +1,5 @@
-"""Polls: status from the schedule and the clock, create, update, archive, list."""
+"""Polls for editors: create, update, archive, list. Each write drops the cached view of the polls
+and articles it changed once it commits (other processes see it within the cache's ttl)."""
 
 from __future__ import annotations
 
@@ -10,27 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from pollsvc.errors import ApiError, validation_error
-from pollsvc.models import Option, Poll
+from pollsvc.models import Option, Poll, PollCounterShard
 from pollsvc.services import DbSession, audit
-from pollsvc.services.counts import load_counts
+from pollsvc.services.reads import PollCache
 
 LOCKED_BY_VOTES = ("options", "max_choices", "dedup")
 
 
-def poll_status(poll: Poll, now: datetime) -> str:
-    if poll.archived_at is not None:
-        return "archived"
-    if poll.state == "draft":
-        return "draft"
-    if poll.state == "closed" or (poll.closes_at is not None and poll.closes_at <= now):
-        return "closed"
-    if poll.opens_at is not None and poll.opens_at > now:
-        return "scheduled"
-    return "open"
-
-
 def status_condition(status: str, now: datetime) -> ColumnElement[bool]:
-    """The SQL twin of ``poll_status``: polls whose output status is ``status`` at ``now``."""
+    """The SQL twin of ``readmodel.poll_status``: polls whose output status is ``status`` at ``now``."""
     live = Poll.archived_at.is_(None)
     passed = and_(Poll.closes_at.isnot(None), Poll.closes_at <= now)
     not_closed = and_(Poll.state == "open", not_(passed))
@@ -52,7 +41,8 @@ def get_poll(session: DbSession, poll_id: int) -> Poll:
     return poll
 
 
-def create_poll(session: DbSession, data: dict[str, Any], now: datetime, actor: Any = None) -> Poll:
+def create_poll(session: DbSession, cache: PollCache | None, data: dict[str, Any], now: datetime,
+                actor: Any = None) -> Poll:
     closes_at = data.get("closes_at")
     if closes_at is not None and closes_at <= now:
         raise validation_error({"closes_at": ["Must be in the future."]})
@@ -74,18 +64,27 @@ def create_poll(session: DbSession, data: dict[str, Any], now: datetime, actor: 
     session.flush()
     audit.record(session, actor, "create", poll.id, {"question": poll.question}, now)
     session.commit()
+    _forget(cache, poll.id, poll.article_id)
     return poll
 
 
+def _forget(cache: PollCache | None, poll_id: int, *article_ids: str) -> None:
+    if cache is not None:
+        cache.forget(poll_id, *article_ids)
+
+
 def _has_votes(session: DbSession, poll: Poll) -> bool:
-    return load_counts(session, [poll.id])[poll.id].participants > 0
+    participants = session.scalar(select(func.coalesce(func.sum(PollCounterShard.participants), 0))
+                                  .where(PollCounterShard.poll_id == poll.id))
+    return bool(participants)
 
 
 def _same_options(poll: Poll, options: list[dict[str, str]]) -> bool:
     return [o.label for o in poll.options] == [o["label"] for o in options]
 
 
-def update_poll(session: DbSession, poll: Poll, data: dict[str, Any], now: datetime, actor: Any = None) -> Poll:
+def update_poll(session: DbSession, cache: PollCache | None, poll: Poll, data: dict[str, Any], now: datetime,
+                actor: Any = None) -> Poll:
     changed = {
         name
         for name in LOCKED_BY_VOTES
@@ -115,6 +114,7 @@ def update_poll(session: DbSession, poll: Poll, data: dict[str, Any], now: datet
     if errors:
         raise validation_error(errors)
 
+    old_article = poll.article_id
     for name in ("article_id", "question", "max_choices", "opens_at", "closes_at",
                  "results_visibility", "dedup"):
         if name in data:
@@ -137,45 +137,35 @@ def update_poll(session: DbSession, poll: Poll, data: dict[str, Any], now: datet
         # A vote landed on the old options after our check: the foreign key refused to drop them.
         session.rollback()
         raise ApiError("poll_has_votes") from None
+    _forget(cache, poll.id, old_article, poll.article_id)
     return poll
 
 
-def archive_poll(session: DbSession, poll: Poll, now: datetime, actor: Any = None) -> None:
+def archive_poll(session: DbSession, cache: PollCache | None, poll: Poll, now: datetime, actor: Any = None) -> None:
     if poll.archived_at is None:
         poll.archived_at = now
         poll.updated_at = now
         audit.record(session, actor, "archive", poll.id, None, now)
         session.commit()
+        _forget(cache, poll.id, poll.article_id)
 
 
-def list_polls(
+def list_poll_ids(
     session: DbSession, now: datetime, *, article_id: str | None, status: str | None, page: int, per_page: int
-) -> tuple[list[Poll], int]:
+) -> tuple[list[int], int]:
+    """Ids of polls, newest first, filtered by article and output status; and how many match."""
     conditions = []
     if article_id:
         conditions.append(Poll.article_id == article_id)
     if status:
         conditions.append(status_condition(status, now))
     total = session.scalar(select(func.count()).select_from(Poll).where(*conditions)) or 0
-    polls = session.scalars(
-        select(Poll)
+    ids = session.scalars(
+        select(Poll.id)
         .where(*conditions)
-        .options(selectinload(Poll.options))
         .order_by(Poll.created_at.desc(), Poll.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return list(polls), total
+    return list(ids), total
 
-
-def article_polls(session: DbSession, article_id: str, now: datetime) -> list[Poll]:
-    """The article's polls a reader may see (open or closed), oldest first."""
-    visible = or_(status_condition("open", now), status_condition("closed", now))
-    return list(
-        session.scalars(
-            select(Poll)
-            .where(Poll.article_id == article_id, visible)
-            .options(selectinload(Poll.options))
-            .order_by(Poll.id)
-        ).all()
-    )

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from pollsvc.models import Poll, PollCounterShard
 from pollsvc.services import DbSession
-from pollsvc.services.polls import poll_status, status_condition
+from pollsvc.services.polls import status_condition
+from pollsvc.services.readmodel import poll_status
 
 
 def polls_report(

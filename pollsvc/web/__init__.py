@@ -1,4 +1,5 @@
-"""The pages: widget, embeds, demo article (``widget``), admin console and dashboard (``console``)."""
+"""The pages: widget and embeds (``widget``), the demo article (``demo``), admin console and dashboard
+(``console``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from pollsvc.web import console, widget
+    from pollsvc.web import console, demo, widget
 
     app.register_blueprint(widget.bp)
+    app.register_blueprint(demo.bp)
     app.register_blueprint(console.bp)

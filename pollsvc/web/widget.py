@@ -1,4 +1,4 @@
-"""/widget.js, the iframe embed pages and the demo article page."""
+"""/widget.js and the iframe embed pages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request
 
-from pollsvc.demo import DEMO_ARTICLE_ID
 from pollsvc.errors import ApiError
 from pollsvc.schemas import is_article_id
 
@@ -21,22 +20,44 @@ WIDGET_CACHE = "public, max-age=300"
 # Embeds may be framed by any site; they only talk to this service and load nothing inline.
 EMBED_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
              "connect-src 'self'; frame-ancestors *")
-DEMO_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "connect-src 'self'; frame-ancestors 'self'")
 
 
-@lru_cache(maxsize=8)
-def _asset(name: str, mtime_ns: int) -> tuple[bytes, str]:
-    """The file's bytes and a content ETag (the same on every process and host)."""
-    data = (STATIC / name).read_bytes()
+# The widget's source: small modules joined in this order (the one place it is declared) inside
+# one function that prologue.js opens and epilogue.js closes, so nothing leaks into the host page
+# but the ``window.__pollsvcWidget`` guard. No build step: joined at the first request.
+WIDGET_SRC = STATIC / "src"
+WIDGET_MODULES = (
+    "prologue.js",  # the banner, the function's start, the guard against a second copy
+    "texts.js",  # vi/en strings
+    "style.js",  # the CSS and the shadow roots' adopted sheet
+    "dom.js",  # element helpers: text only, never markup
+    "api.js",  # where the service is; reads, votes, the voter token
+    "storage.js",  # localStorage (memory when blocked): token, receipts, polls of each article
+    "view.js",  # one poll: choices, voting, results
+    "host.js",  # one host element: its polls in a shadow root
+    "boot.js",  # finding host elements, now and later (MutationObserver)
+    "epilogue.js",  # the function's end
+)
+
+
+@lru_cache(maxsize=4)
+def _widget_source(stamp: tuple[int, ...]) -> tuple[bytes, str]:
+    """The joined modules and a content ETag (the same on every process and host); ``stamp`` (the
+    modules' mtimes) only keys the per-process cache, so an edited module is served at once."""
+    parts = [(WIDGET_SRC / name).read_bytes() for name in WIDGET_MODULES]
+    data = b"".join(part if part.endswith(b"\n") else part + b"\n" for part in parts)
     return data, hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def widget_source() -> tuple[bytes, str]:
+    """What ``/widget.js`` serves: its bytes and ETag."""
+    return _widget_source(tuple((WIDGET_SRC / name).stat().st_mtime_ns for name in WIDGET_MODULES))
 
 
 @bp.get("/widget.js")
 def widget_js() -> Response:
     """The embeddable widget: ETag (304 on If-None-Match) and a short public cache."""
-    path = STATIC / "widget.js"
-    data, etag = _asset(path.name, path.stat().st_mtime_ns)
+    data, etag = widget_source()
     response = Response(data, mimetype="text/javascript")
     response.set_etag(etag)
     response.headers["Cache-Control"] = WIDGET_CACHE
@@ -45,7 +66,7 @@ def widget_js() -> Response:
     return response
 
 
-def _page(html: str, csp: str) -> Response:
+def page(html: str, csp: str) -> Response:
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = csp
     response.headers["Cache-Control"] = WIDGET_CACHE
@@ -56,7 +77,7 @@ def _embed(attribute: str, value: str) -> Response:
     lang = "en" if request.args.get("lang") == "en" else "vi"
     user = request.args.get("user", "")  # a signed X-Poll-User assertion, for ``dedup: user`` polls
     html = render_template("widget/embed.html", attribute=attribute, value=value, lang=lang, user=user)
-    response = _page(html, EMBED_CSP)
+    response = page(html, EMBED_CSP)
     if user:
         response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -75,8 +96,3 @@ def embed_poll(poll_id: int) -> Response:
     """One poll, as a page for an ``<iframe>``."""
     return _embed("data-pollsvc-poll", str(poll_id))
 
-
-@bp.get("/demo")
-def demo() -> Response:
-    """A sample Vietnamese news article with the widget at its end."""
-    return _page(render_template("widget/demo.html", article_id=DEMO_ARTICLE_ID), DEMO_CSP)

@@ -3,7 +3,6 @@ on another origin (``localhost`` vs the service's ``127.0.0.1``), and axe-core."
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -13,8 +12,9 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Page
 
-from tests.conftest import Server, server_env, start_server, wipe
+from tests.helpers import Server, server_env, start_server, wipe
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -53,6 +53,25 @@ def csp_page(browser: Any) -> Iterator[Any]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+@pytest.fixture
+def strict_page(browser: Any) -> Iterator[Page]:
+    """A tab that enforces the pages' CSP (the shared ``page`` fixture bypasses it for axe)."""
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1000, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def page_errors(strict_page: Page) -> Iterator[list[str]]:
+    """Script errors and CSP violations in ``strict_page``: there must be none."""
+    page = strict_page
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "401" not in msg.text
+            and "422" not in msg.text and "403" not in msg.text else None)
+    yield errors
 
 
 @pytest.fixture(scope="module")
@@ -133,17 +152,3 @@ def axe_source() -> str:
     if not AXE.exists():
         pytest.skip("axe-core is not installed (npm install)")
     return AXE.read_text()
-
-
-def save_screenshot(page: Any, name: str) -> None:
-    """Full-page screenshot into $POLLSVC_SCREENSHOT_DIR, for people reviewing the pages; else nothing."""
-    folder = os.environ.get("POLLSVC_SCREENSHOT_DIR")
-    if folder:
-        page.screenshot(path=str(Path(folder) / name), full_page=True)
-
-
-def run_axe(page: Any, axe_source: str, context: str = "document") -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations on the page."""
-    page.add_script_tag(content=axe_source)
-    result = page.evaluate(f"async () => await axe.run({context}, {{resultTypes: ['violations']}})")
-    return [v for v in result["violations"] if v.get("impact") in ("serious", "critical")]

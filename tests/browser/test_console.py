@@ -2,73 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import run_axe, save_screenshot
-from tests.conftest import Server
+from tests.browser.helpers import Api, create_poll, make_key, run_axe, save_screenshot, sign_in, vote
+from tests.helpers import Server
 
 pytestmark = pytest.mark.browser
 
-Api = Callable[..., requests.Response]
-
-
-def sign_in(page: Page, url: str, key: str, *, lang: str = "vi") -> None:
-    page.goto(url)
-    page.get_by_label("API key" if lang == "en" else "Khóa API").fill(key)
-    page.get_by_role("button", name="Sign in" if lang == "en" else "Đăng nhập").click()
-    expect(page.get_by_role("button", name="Sign out" if lang == "en" else "Đăng xuất")).to_be_visible()
-
-
-def make_key(server: Server, role: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "pollsvc.cli", "create-api-key", "--role", role],
-                         env=server.env, capture_output=True, text=True, check=True)
-    return out.stdout.strip().splitlines()[-1]
-
-
-def create_poll(live_api: Api, **fields: Any) -> dict[str, Any]:
-    body = {"article_id": "tin-phuong-1", "question": "Bạn có đồng ý mở rộng đường Lê Lợi?",
-            "options": [{"label": "Đồng ý"}, {"label": "Không đồng ý"}], **fields}
-    response = live_api("POST", "/api/v1/polls", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def vote(server: Server, poll: dict[str, Any], option: int = 0) -> None:
-    token = requests.post(server.url + "/api/v1/voters", timeout=10).json()["voter_token"]
-    response = requests.post(f"{server.url}/api/v1/polls/{poll['id']}/votes", timeout=10,
-                             json={"option_ids": [poll["options"][option]["id"]]},
-                             headers={"X-Voter-Token": token})
-    assert response.status_code == 201, response.text
-
-
 def total_polls(live_api: Api) -> int:
     return int(live_api("GET", "/api/v1/polls?per_page=1").json()["total"])
-
-
-@pytest.fixture
-def strict_page(browser: Any) -> Iterator[Page]:
-    """A tab that enforces the pages' CSP (the shared ``page`` fixture bypasses it for axe)."""
-    context = browser.new_context(locale="vi-VN", viewport={"width": 1000, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def page_errors(strict_page: Page) -> Iterator[list[str]]:
-    """Script errors and CSP violations in ``strict_page``: there must be none."""
-    page = strict_page
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "401" not in msg.text
-            and "422" not in msg.text and "403" not in msg.text else None)
-    yield errors
 
 
 @pytest.fixture

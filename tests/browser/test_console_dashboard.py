@@ -10,13 +10,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import run_axe, save_screenshot
-from tests.browser.test_console import Api, create_poll, make_key, page_errors, sign_in, strict_page, vote
-from tests.conftest import Server
+from tests.browser.helpers import Api, create_poll, make_key, run_axe, save_screenshot, sign_in, vote
+from tests.helpers import Server
 
 pytestmark = pytest.mark.browser
 
-__all__ = ["page_errors", "strict_page"]  # fixtures shared with test_console.py
 LABELS = ["Rất hài lòng", "Bình thường", "Chưa hài lòng"]
 
 

@@ -11,36 +11,10 @@ import requests
 from playwright.sync_api import Page, expect
 
 from pollsvc.identity import sign_user_assertion
-from tests.browser.conftest import run_axe
-from tests.conftest import USER_SECRET, Server, start_server
+from tests.browser.helpers import OPTIONS, Api, article_page, host_page, make_poll, run_axe
+from tests.helpers import USER_SECRET, Server, start_server
 
 pytestmark = pytest.mark.browser
-
-Api = Callable[..., requests.Response]
-OPTIONS = [{"label": "Rất hữu ích"}, {"label": "Bình thường"}, {"label": "Chưa rõ"}]
-
-
-def make_poll(live_api: Api, article_id: str, **fields: Any) -> dict[str, Any]:
-    body = {"article_id": article_id, "question": "Bạn thấy hội nghị thế nào?", "options": OPTIONS, **fields}
-    response = live_api("POST", "/api/v1/polls", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def host_page(host_site: Callable[[str, str], str], server: Server, name: str, embeds: str) -> str:
-    """A news article on the host site with the two-line snippet."""
-    return host_site(f"/{name}.html", f"""<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><title>Tin tức</title>
-<style>body {{ font-family: Georgia, serif; }} label, button, p {{ color: red !important; font-size: 40px; }}</style>
-</head><body><main><h1>Tin tức trong huyện</h1><p>Nội dung bài viết.</p>
-{embeds}
-<script src="{server.url}/widget.js" async></script>
-</main></body></html>""")
-
-
-def article_page(host_site: Callable[[str, str], str], server: Server, article_id: str, lang: str = "vi") -> str:
-    return host_page(host_site, server, article_id,
-                     f'<div data-pollsvc-article="{article_id}" data-lang="{lang}"></div>')
 
 
 def vote_via_api(server_url: str, poll: dict[str, Any], option_index: int = 0) -> requests.Response:

@@ -10,12 +10,10 @@ import requests
 from playwright.sync_api import Page, expect
 
 from pollsvc.demo import DEMO_ARTICLE_ID, DEMO_POLL
-from tests.browser.conftest import run_axe
-from tests.conftest import Server
+from tests.browser.helpers import Api, run_axe
+from tests.helpers import Server
 
 pytestmark = pytest.mark.browser
-
-Api = Callable[..., requests.Response]
 
 
 def make_poll(live_api: Api, article_id: str, **fields: Any) -> dict[str, Any]:

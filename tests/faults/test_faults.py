@@ -1,4 +1,4 @@
-"""Faults under load: Redis killed or frozen, PostgreSQL stopped, gunicorn workers killed.
+"""Faults under load: Redis killed or frozen, PostgreSQL stopped, server workers killed.
 
 Each test serves pollsvc (two workers) on its own database in a throwaway PostgreSQL cluster with
 a throwaway Redis, drives votes from several threads (distinct voters, each voting once), injects
@@ -31,8 +31,8 @@ import requests
 from sqlalchemy import create_engine, text
 
 from pollsvc.identity import issue_voter_token, keyed_hash, read_voter_token
-from tests.conftest import TEST_SECRET, Server, server_env, start_server
-from tests.faults.conftest import PgCluster, RedisServer
+from tests.faults.helpers import PgCluster, RedisServer
+from tests.helpers import TEST_SECRET, Server, server_env, start_server
 
 pytestmark = [pytest.mark.faults, pytest.mark.server]
 
@@ -251,7 +251,7 @@ def server_errors(load: Load, allowed: tuple[int, ...] = ()) -> list[Outcome]:
 
 def redis_limiter_keys(redis_server: RedisServer) -> list[bytes]:
     try:
-        return list(redis_server.client().scan_iter(match="LIMITS*"))
+        return list(redis_server.client().scan_iter(match="*:rl:*"))
     except Exception:
         return []
 
@@ -346,12 +346,17 @@ def test_postgres_stopped_then_back(stack: Callable[..., Stack], pg_cluster: PgC
             first_201_after_restart=f"{first_201 - outage['up']:.2f}s")
 
 
-def worker_pids(server: Server) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True)
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
 
 
-def test_gunicorn_workers_killed_mid_load(stack: Callable[..., Stack]) -> None:
+def worker_pids(server: Server) -> list[int]:
+    """The processes that run the app: ``serve`` supervises Granian servers, each with a worker."""
+    return [worker for granian in children(server.process.pid) for worker in children(granian)]
+
+
+def test_workers_killed_mid_load(stack: Callable[..., Stack]) -> None:
     s = stack()
     load = Load(s.server, s.polls)
     killed: list[int] = []
@@ -361,7 +366,7 @@ def test_gunicorn_workers_killed_mid_load(stack: Callable[..., Stack]) -> None:
         for offset in (2.0, 4.0, 6.0):
             at(t0, offset)
             pids = worker_pids(s.server)
-            assert pids, "no gunicorn workers found"
+            assert pids, "no worker processes found"
             victim = random.choice(pids)
             os.kill(victim, signal.SIGKILL)
             killed.append(victim)
@@ -374,6 +379,57 @@ def test_gunicorn_workers_killed_mid_load(stack: Callable[..., Stack]) -> None:
     deadline = time.monotonic() + 20
     while len(worker_pids(s.server)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert len(set(worker_pids(s.server)) - set(killed)) == 2, "gunicorn did not replace the killed workers"
+    assert len(set(worker_pids(s.server)) - set(killed)) == 2, "the server did not replace the killed workers"
     counted = check_ballots(s, load)
-    summary("gunicorn workers SIGKILLed x3", load, counted)
+    summary("workers SIGKILLed x3", load, counted)
+
+
+def test_a_crash_looping_worker_and_a_killed_server_leave_the_service_up(stack: Callable[..., Stack]) -> None:
+    """Granian stops a server whose respawned worker dies again within seconds (a crash loop);
+    ``serve`` restarts that server while the other one serves. A SIGKILLed server takes its
+    worker with it: no orphan keeps a stale app on the port."""
+    s = stack()
+    load = Load(s.server, s.polls)
+    first: list[int] = []
+
+    def script(duration: float) -> None:
+        t0 = load.started
+        at(t0, 1.5)
+        granian = children(s.server.process.pid)
+        assert len(granian) == 2
+        first.extend(granian)
+        victim = granian[0]
+        os.kill(children(victim)[0], signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not children(victim):
+            time.sleep(0.05)
+        time.sleep(0.3)
+        respawned = children(victim)
+        assert respawned, "Granian did not respawn the worker"
+        os.kill(respawned[0], signal.SIGKILL)  # again within seconds: Granian exits
+        at(t0, 4.5)
+        survivor = granian[1]
+        orphan = children(survivor)
+        os.kill(survivor, signal.SIGKILL)
+        at(t0, 5.5)
+        assert not any(os.path.exists(f"/proc/{pid}") and pid_alive(pid) for pid in orphan), \
+            "a killed server's worker outlived it"
+
+    load.run(DURATION, script)
+    assert not server_errors(load), Counter(o.status for o in server_errors(load))
+    assert load.window(7.0, DURATION)[-1].status == 201, "the service did not come back"
+    deadline = time.monotonic() + 20
+    while len(worker_pids(s.server)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    servers = children(s.server.process.pid)
+    assert len(servers) == 2 and not set(servers) & set(first), "serve did not restart both servers"
+    counted = check_ballots(s, load)
+    summary("crash-looping worker, then a server SIGKILLed", load, counted)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return False

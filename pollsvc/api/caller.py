@@ -1,0 +1,54 @@
+"""Who is calling: the client IP behind the trusted proxies, the identities and receipts a request
+carries, and the key its rate limits count on. Read once per request and kept in ``flask.g``."""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from pollsvc.identity import (
+    RequestIdentity,
+    client_ip,
+    ip_dedup_subject,
+    read_receipts,
+    read_user_assertion,
+    read_voter_token,
+)
+from pollsvc.runtime import runtime
+from pollsvc.services.reads import Caller
+
+
+def client_address() -> str:
+    cached: str | None = g.get("client_ip")
+    if cached is None:
+        cached = client_ip(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                           runtime().settings.trusted_proxies)
+        g.client_ip = cached
+    return cached
+
+
+def rate_limit_key() -> str:
+    """Limits count per client IP (IPv6 per /64, so one host cannot rotate addresses)."""
+    return ip_dedup_subject(client_address())
+
+
+def request_identity() -> RequestIdentity:
+    cached: RequestIdentity | None = g.get("identity")
+    if cached is None:
+        rt = runtime()
+        settings = rt.settings
+        headers = request.headers
+        user_header = headers.get("X-Poll-User")
+        cached = RequestIdentity(
+            voter_id=read_voter_token(settings.secret_key, headers.get("X-Voter-Token")),
+            user_id=read_user_assertion(settings.user_assertion_secret, user_header, rt.now().timestamp())
+            if user_header else None,
+            client_ip=client_address(),
+        )
+        g.identity = cached
+    return cached
+
+
+def read_caller() -> Caller:
+    """The reader: identities plus the receipts of ``X-Poll-Receipt``."""
+    receipts = request.headers.get("X-Poll-Receipt")
+    return Caller(request_identity(), read_receipts(runtime().settings.secret_key, receipts) if receipts else {})

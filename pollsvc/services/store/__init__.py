@@ -1,0 +1,32 @@
+"""The database behind the vote, the reads and the counters: one ``Store`` per dialect, chosen
+once at startup from the database URL. Dialect differences live here and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from pollsvc.services.store.base import BallotRequest, CastResult, OptionsChanged, PollState, Store
+from pollsvc.services.store.postgres import PostgresStore
+from pollsvc.services.store.sqlite import SqliteStore
+
+STORES: dict[str, type[Store]] = {"postgresql": PostgresStore, "sqlite": SqliteStore}
+
+__all__ = ["BallotRequest", "CastResult", "OptionsChanged", "PollState", "Store", "engine_options", "make_store"]
+
+
+def _store_class(url: str) -> type[Store]:
+    for prefix, store in STORES.items():
+        if url.startswith(prefix):
+            return store
+    raise ValueError(f"unsupported database (use postgresql+psycopg:// or sqlite://): {url.split(':', 1)[0]}")
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """SQLAlchemy engine options for the store that ``url`` will get."""
+    return _store_class(url).engine_options()
+
+
+def make_store(engine: Engine) -> Store:
+    return _store_class(engine.url.drivername)(engine)

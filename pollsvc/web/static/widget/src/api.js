@@ -1,0 +1,83 @@
+
+// ---- api.js: where the service is (this script's own src) and the calls the widget makes ----
+var SRC = /\/widget\.js([?#]|$)/;
+var HERE = whereFrom();
+var ORIGIN = HERE ? HERE.origin : ""; // the service's origin: the storage keys are per origin
+var API = HERE ? HERE.origin + HERE.pathname.replace(/\/widget\.js$/, "") + "/api/v1" : null;
+
+function whereFrom() {
+  var script = document.currentScript;
+  if (!script || !SRC.test(script.src)) {
+    script = null;
+    var scripts = document.getElementsByTagName("script");
+    for (var i = scripts.length - 1; i >= 0 && !script; i--) {
+      if (SRC.test(scripts[i].src)) script = scripts[i];
+    }
+  }
+  return script ? new URL(script.src, location.href) : null;
+}
+
+// Resolves to {status, data}; rejects only when the network fails. Only the headers given are
+// sent: a read with none is a simple CORS GET (no preflight) that any cache may share.
+function request(method, path, headers, body) {
+  if (body) headers["Content-Type"] = "application/json";
+  return fetch(API + path, {
+    method: method, headers: headers, body: body ? JSON.stringify(body) : undefined,
+    mode: "cors", credentials: "omit"
+  }).then(function (res) {
+    return res.json().catch(function () { return {}; }).then(function (data) {
+      return { status: res.status, data: data || {} };
+    });
+  });
+}
+
+function userHeaders(user) { return user ? { "X-Poll-User": user } : {}; }
+
+// A voter token is only ever sent with a vote, never with a read.
+var pendingToken = null;
+function ensureToken() {
+  var token = getToken();
+  if (token) return Promise.resolve(token);
+  if (!pendingToken) {
+    pendingToken = request("POST", "/voters", {}).then(function (r) {
+      pendingToken = null;
+      if (r.status !== 201 || !r.data.voter_token) throw r;
+      setToken(r.data.voter_token);
+      return r.data.voter_token;
+    }, function (e) { pendingToken = null; throw e; });
+  }
+  return pendingToken;
+}
+
+// The polls of an article (article != null) or one poll: {status, data, polls}. Identity-free but
+// for the receipts of this browser's votes in them (and X-Poll-User on sites that sign readers in).
+function readPolls(article, pollId, user) {
+  var headers = userHeaders(user);
+  var sent = receiptsFor(article != null ? articlePolls(article) : [pollId], user);
+  var list = Object.keys(sent).map(function (id) { return sent[id]; });
+  if (list.length) headers["X-Poll-Receipt"] = list.join(", ");
+  var path = article != null
+    ? "/articles/" + encodeURIComponent(article) + "/polls"
+    : "/polls/" + encodeURIComponent(pollId);
+  return request("GET", path, headers).then(function (r) {
+    r.polls = r.status !== 200 ? [] : article != null ? r.data.polls || [] : [r.data];
+    r.polls.forEach(function (p) { // a receipt the server no longer takes (its secret changed)
+      if (sent[p.id] && !p.has_voted) dropReceipt(p.id, sent[p.id]);
+    });
+    if (r.status === 200 && article != null) learnArticle(article, r.polls);
+    return r;
+  });
+}
+
+// A ballot, with this browser's voter token; its receipt (201, or 409 already_voted) is kept.
+function castVote(pollId, optionIds, user) {
+  return ensureToken().then(function (token) {
+    var headers = userHeaders(user);
+    headers["X-Voter-Token"] = token;
+    return request("POST", "/polls/" + pollId + "/votes", headers, { option_ids: optionIds });
+  }).then(function (r) {
+    var d = r.data;
+    if (d.receipt && d.poll && (r.status === 201 || d.error === "already_voted")) keepReceipt(d.poll, d.receipt, user);
+    return r;
+  });
+}
