@@ -13,6 +13,7 @@ from flask import Flask
 
 from pollsvc import create_app
 from pollsvc.extensions import db
+from pollsvc.runtime import runtime_of
 
 
 def _app() -> Flask:
@@ -45,7 +46,7 @@ def create_api_key(role: str, name: str | None) -> None:
 
     app = _app()
     with app.app_context():
-        key = create_key(db.session, role, name, app.extensions["pollsvc"].now())
+        key = create_key(db.session, role, name, runtime_of(app).now())
     click.echo(f"Created a {role} key{f' for {name}' if name else ''}. It is shown only once:")
     click.echo(key)
 
@@ -59,7 +60,7 @@ def counts_group() -> None:
 @click.option("--poll", "poll_ids", type=int, multiple=True, help="Only these polls (repeatable).")
 def counts_rebuild(poll_ids: tuple[int, ...]) -> None:
     app = _app()
-    done = app.extensions["pollsvc"].store.rebuild_counts(list(poll_ids) or None)
+    done = runtime_of(app).store.rebuild_counts(list(poll_ids) or None)
     click.echo(f"rebuilt the counters of {done} poll(s) with ballots")
 
 
@@ -70,7 +71,7 @@ def purge(days: int) -> None:
 
     app = _app()
     with app.app_context():
-        now = app.extensions["pollsvc"].now()
+        now = runtime_of(app).now()
         polls, keys = purge_ip_keys(db.session, now - timedelta(days=days), now)
     click.echo(f"deleted {keys} IP key(s) of {polls} poll(s); ballots and counts are kept")
 
@@ -137,7 +138,7 @@ def serve(host: str, port: int, workers: int | None, threads: int, demo: bool) -
     from pollsvc.migrate_lock import upgrade_database
 
     app = _app()
-    settings = app.extensions["pollsvc"].settings
+    settings = runtime_of(app).settings
     workers = worker_count(workers, bool(settings.redis_url))
     upgrade_database(app)
     base = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
@@ -145,7 +146,7 @@ def serve(host: str, port: int, workers: int | None, threads: int, demo: bool) -
         from pollsvc.demo import seed_demo
 
         with app.app_context():
-            key, poll_id = seed_demo(db.session, app.extensions["pollsvc"].now())
+            key, poll_id = seed_demo(db.session, runtime_of(app).now())
         click.echo(f"Demo article with poll {poll_id}:  {base}/demo")
         click.echo(f"Admin console:  {base}/admin   Dashboard:  {base}/dashboard")
         click.echo(f"Admin API key (shown once):  {key}")

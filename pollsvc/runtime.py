@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from limits import RateLimitItem
 
 from pollsvc.config import Settings
@@ -51,6 +51,11 @@ class Runtime:
         return self.clock()
 
 
-def runtime() -> Runtime:
-    rt: Runtime = current_app.extensions[EXTENSION]
+def runtime_of(app: Flask) -> Runtime:
+    rt: Runtime = app.extensions[EXTENSION]
     return rt
+
+
+def runtime() -> Runtime:
+    """The current app's runtime (inside a request or an app context)."""
+    return runtime_of(current_app)

@@ -205,8 +205,13 @@ class VoterOutSchema(Schema):
     voter_token = fields.String(required=True)
 
 
+RECEIPT_DESCRIPTION = ("A receipt of this voter's ballot in the poll. Send it back with reads (header "
+                       "`X-Poll-Receipt`) to be shown the poll as its voter, without a voter token.")
+
+
 class VoteOutSchema(Schema):
     poll = fields.Nested(PollOutSchema, required=True)
+    receipt = fields.String(required=True, metadata={"description": RECEIPT_DESCRIPTION})
 
 
 class PageSchema(Schema):
@@ -279,5 +284,6 @@ class ErrorSchema(Schema):
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     poll = fields.Nested(PollOutSchema)
+    receipt = fields.String(metadata={"description": "With `already_voted`: " + RECEIPT_DESCRIPTION})
     request_id = fields.String()
     database = fields.String()

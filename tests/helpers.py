@@ -7,6 +7,7 @@ POLLSVC_TEST_REDIS_URL     e.g. redis://127.0.0.1:6379/15
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -217,3 +218,24 @@ def results(server: Server, key: str, poll_id: int) -> dict[str, Any]:
     response = requests.get(f"{server.url}/api/v1/polls/{poll_id}/results",
                             headers={"Authorization": f"Bearer {key}"}, timeout=10)
     return response.json()  # type: ignore[no-any-return]
+
+
+# ---- processes of a running server ----
+
+
+def child_pids(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def descendant_pids(pid: int) -> list[int]:
+    return [grand for child in child_pids(pid) for grand in (child, *descendant_pids(child))]
+
+
+def process_alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return False

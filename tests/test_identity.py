@@ -66,3 +66,25 @@ def test_user_assertions() -> None:
                                             ("\tx", "'\tx"), ("\rx", "'\rx"), ("x=1", "x=1"), (12, "12")])
 def test_csv_cells_that_start_like_formulas_are_neutralised(cell: object, safe: str) -> None:
     assert _safe_cell(cell) == safe
+
+
+def test_only_the_issued_spelling_of_a_token_is_a_token() -> None:
+    """base64 ignores the unused low bits of its last character: a token with another last
+    character decodes to the same signature, but is not the token the server issued (it would
+    be a second ballot key for one voter otherwise)."""
+    import string
+
+    from itsdangerous.encoding import base64_decode
+
+    from pollsvc.identity import issue_voter_token, read_voter_token
+
+    token = issue_voter_token("secret")
+    assert read_voter_token("secret", token) is not None
+    payload, signature = token.split(".")
+    alphabet = string.ascii_letters + string.digits + "-_"
+    twins = [payload + "." + signature[:-1] + c for c in alphabet
+             if c != signature[-1] and base64_decode(signature[:-1] + c) == base64_decode(signature)]
+    twins += [payload[:-1] + c + "." + signature for c in alphabet
+              if c != payload[-1] and base64_decode(payload[:-1] + c) == base64_decode(payload)]
+    assert twins, "no lenient spelling found to test with"
+    assert [read_voter_token("secret", twin) for twin in twins] == [None] * len(twins)

@@ -3,15 +3,18 @@ poll's current state across processes."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.helpers import server_env
+from tests.helpers import descendant_pids, process_alive, server_env
 
 pytestmark = pytest.mark.server
 
@@ -68,4 +71,26 @@ def test_a_close_stops_votes_in_every_process_at_once(serve: Any, server_admin_k
     assert status == 201
     results = requests.get(f"{first.url}/api/v1/polls/{poll['id']}/results", headers=admin, timeout=10).json()
     assert results["participants"] == 5
+
+
+
+def test_sigterm_stops_every_process_gracefully(serve: Any) -> None:
+    """What a container stop does: the servers finish, the supervisor exits 0, nothing is left
+    behind (no worker, no metrics folder)."""
+    server = serve()
+    assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+    supervisor = server.process.pid
+    argv = Path(f"/proc/{supervisor}/cmdline").read_bytes().split(b"\0")
+    metrics_dir = argv[argv.index(b"--remove-on-exit") + 1].decode()
+    tree = descendant_pids(supervisor)
+    assert len(tree) >= 2  # Granian servers and their workers
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=15) == 0
+    deadline = time.monotonic() + 5
+    while any(process_alive(pid) for pid in tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in tree if process_alive(pid)], "a server or worker outlived serve"
+    assert not os.path.exists(metrics_dir)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(server.url + "/healthz", timeout=2)
 

@@ -31,21 +31,19 @@ blp = Blueprint("polls", __name__, url_prefix="/api/v1", description="Polls of a
 _create_schema = PollCreateSchema()
 _update_schema = PollUpdateSchema()
 
-SHARED_CACHE = {"Cache-Control": "public, max-age=1, stale-while-revalidate=4",
-                "Vary": "X-Voter-Token, X-Poll-User, X-Poll-Receipt, Authorization"}
-PERSONAL_CACHE = {**SHARED_CACHE, "Cache-Control": "private, no-cache"}
+VARY = ("Vary", "X-Voter-Token, X-Poll-User, X-Poll-Receipt, Authorization")
+SHARED_CACHE = (("Content-Type", "application/json"), ("Cache-Control", "public, max-age=1, stale-while-revalidate=4"),
+                VARY)
+PERSONAL_CACHE = (("Content-Type", "application/json"), ("Cache-Control", "private, no-cache"), VARY)
 ADMIN_CACHE = {"Cache-Control": "private, no-store"}
 READ_PARAMETERS = [*IDENTITY_HEADERS, RECEIPT_HEADER]
 
 
 def cacheable(rendered: Rendered) -> Response:
     """JSON with a strong ETag (304 when it matches) and a cache policy fit for a CDN."""
-    not_modified = rendered.etag in request.if_none_match
-    response = Response(b"" if not_modified else rendered.data, status=304 if not_modified else 200,
-                        mimetype="application/json")
-    response.headers.update(PERSONAL_CACHE if rendered.personal else SHARED_CACHE)
-    response.set_etag(rendered.etag)
-    return response
+    not_modified = "HTTP_IF_NONE_MATCH" in request.environ and rendered.etag in request.if_none_match
+    headers = [*(PERSONAL_CACHE if rendered.personal else SHARED_CACHE), ("ETag", f'"{rendered.etag}"')]
+    return Response(b"" if not_modified else rendered.data, status=304 if not_modified else 200, headers=headers)
 
 
 def admin_poll_response(poll_id: int, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -54,11 +54,11 @@ def check(scope: str) -> None:
         raise ApiError("rate_limited", headers={"Retry-After": str(decision.retry_after)})
 
 
-def add_headers(response: Response) -> None:
-    """The ``X-RateLimit-*`` headers of this request's limit, if it had one."""
-    decision: Decision | None = g.get("rate_limit")
+def add_headers(response: Response, state: Any) -> None:
+    """The ``X-RateLimit-*`` headers of this request's limit (``state``: ``flask.g``), if it had one."""
+    decision: Decision | None = state.get("rate_limit")
     if decision is not None:
-        response.headers.update(decision.headers())
+        response.headers.extend(decision.headers())
 
 
 def refuse_if_blocked() -> None:

@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, text
 
 from pollsvc.identity import issue_voter_token, keyed_hash, read_voter_token
 from tests.faults.helpers import PgCluster, RedisServer
-from tests.helpers import TEST_SECRET, Server, server_env, start_server
+from tests.helpers import TEST_SECRET, Server, child_pids, process_alive, server_env, start_server
 
 pytestmark = [pytest.mark.faults, pytest.mark.server]
 
@@ -346,14 +346,9 @@ def test_postgres_stopped_then_back(stack: Callable[..., Stack], pg_cluster: PgC
             first_201_after_restart=f"{first_201 - outage['up']:.2f}s")
 
 
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
-
-
 def worker_pids(server: Server) -> list[int]:
     """The processes that run the app: ``serve`` supervises Granian servers, each with a worker."""
-    return [worker for granian in children(server.process.pid) for worker in children(granian)]
+    return [worker for granian in child_pids(server.process.pid) for worker in child_pids(granian)]
 
 
 def test_workers_killed_mid_load(stack: Callable[..., Stack]) -> None:
@@ -395,24 +390,24 @@ def test_a_crash_looping_worker_and_a_killed_server_leave_the_service_up(stack: 
     def script(duration: float) -> None:
         t0 = load.started
         at(t0, 1.5)
-        granian = children(s.server.process.pid)
+        granian = child_pids(s.server.process.pid)
         assert len(granian) == 2
         first.extend(granian)
         victim = granian[0]
-        os.kill(children(victim)[0], signal.SIGKILL)
+        os.kill(child_pids(victim)[0], signal.SIGKILL)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not children(victim):
+        while time.monotonic() < deadline and not child_pids(victim):
             time.sleep(0.05)
         time.sleep(0.3)
-        respawned = children(victim)
+        respawned = child_pids(victim)
         assert respawned, "Granian did not respawn the worker"
         os.kill(respawned[0], signal.SIGKILL)  # again within seconds: Granian exits
         at(t0, 4.5)
         survivor = granian[1]
-        orphan = children(survivor)
+        orphan = child_pids(survivor)
         os.kill(survivor, signal.SIGKILL)
         at(t0, 5.5)
-        assert not any(os.path.exists(f"/proc/{pid}") and pid_alive(pid) for pid in orphan), \
+        assert not any(process_alive(pid) for pid in orphan), \
             "a killed server's worker outlived it"
 
     load.run(DURATION, script)
@@ -421,15 +416,8 @@ def test_a_crash_looping_worker_and_a_killed_server_leave_the_service_up(stack: 
     deadline = time.monotonic() + 20
     while len(worker_pids(s.server)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    servers = children(s.server.process.pid)
+    servers = child_pids(s.server.process.pid)
     assert len(servers) == 2 and not set(servers) & set(first), "serve did not restart both servers"
     counted = check_ballots(s, load)
     summary("crash-looping worker, then a server SIGKILLed", load, counted)
 
-
-def pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except OSError:
-        return False

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, text
+from sqlalchemy import Connection, func, text
 
-from pollsvc.models import UTCDateTime
 from pollsvc.services.readmodel import Counts
 from pollsvc.services.store.base import (
     BallotRequest,
@@ -43,15 +43,17 @@ class PostgresStore(Store):
         }
 
         def cast(connection: Connection) -> Any:
+            # The driver's own statement: no SQL compilation and no result typing per vote (a
+            # third of the vote's Python time), with SQLAlchemy's error handling all the same.
             autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-            return autocommit.execute(CAST_VOTE, params).one()
+            return autocommit.exec_driver_sql(CAST_VOTE, params).one()
 
         row = self.run(cast)
         counts = Counts(int(row.participants), int(row.total_votes),
                         dict(zip(row.option_ids or [], (int(v) for v in row.votes or []), strict=True)),
-                        row.first_vote_at, row.last_vote_at)
-        poll = None if row.state is None else PollState(row.state, row.archived_at, row.opens_at,
-                                                        row.closes_at, row.dedup, row.max_choices)
+                        utc(row.first_vote_at), utc(row.last_vote_at))
+        poll = None if row.state is None else PollState(row.state, utc(row.archived_at), utc(row.opens_at),
+                                                        utc(row.closes_at), row.dedup, row.max_choices)
         if row.ballot_id is None:
             taken = frozenset(kind for kind, _ in keys) if row.accepting else frozenset()
             return CastResult(None, counts, poll, taken)
@@ -85,50 +87,50 @@ class PostgresStore(Store):
 #
 # A close committed before the statement starts is seen by it, so once a close has been
 # answered no process accepts a vote; a vote whose statement began first is ordered before it.
-CAST_VOTE = text("""
+CAST_VOTE = """
 WITH poll AS (
-    SELECT state, archived_at, opens_at, closes_at, dedup, max_choices FROM polls WHERE id = :poll_id
+    SELECT state, archived_at, opens_at, closes_at, dedup, max_choices FROM polls WHERE id = %(poll_id)s
 ), accepting AS (
     SELECT 1 FROM poll
     WHERE state = 'open' AND archived_at IS NULL
-      AND (opens_at IS NULL OR opens_at <= :now) AND (closes_at IS NULL OR closes_at > :now)
-      AND dedup = :dedup AND max_choices >= :choices
+      AND (opens_at IS NULL OR opens_at <= %(now)s) AND (closes_at IS NULL OR closes_at > %(now)s)
+      AND dedup = %(dedup)s AND max_choices >= %(choices)s
 ), new_ballot AS (
     SELECT nextval(pg_get_serial_sequence('ballots', 'id')) AS id FROM accepting
 ), new_keys AS (
     INSERT INTO ballot_keys (poll_id, kind, key_hash, ballot_id)
-    SELECT :poll_id, k.kind, k.key_hash, new_ballot.id
-    FROM new_ballot, unnest(CAST(:kinds AS varchar[]), CAST(:hashes AS bytea[])) AS k(kind, key_hash)
+    SELECT %(poll_id)s, k.kind, k.key_hash, new_ballot.id
+    FROM new_ballot, unnest(CAST(%(kinds)s AS varchar[]), CAST(%(hashes)s AS bytea[])) AS k(kind, key_hash)
     ON CONFLICT DO NOTHING
     RETURNING 1
 ), ballot AS (
     INSERT INTO ballots (id, poll_id, created_at)
-    SELECT id, :poll_id, :now FROM new_ballot WHERE (SELECT count(*) FROM new_keys) = :key_count
+    SELECT id, %(poll_id)s, %(now)s FROM new_ballot WHERE (SELECT count(*) FROM new_keys) = %(key_count)s
     RETURNING id
 ), chosen AS (
     INSERT INTO selections (ballot_id, option_id)
-    SELECT ballot.id, o.id FROM ballot, unnest(CAST(:option_ids AS integer[])) AS o(id)
+    SELECT ballot.id, o.id FROM ballot, unnest(CAST(%(option_ids)s AS integer[])) AS o(id)
 ), poll_shard AS (
     INSERT INTO poll_counter_shards AS s (poll_id, shard, participants, total_votes, first_vote_at, last_vote_at)
-    SELECT :poll_id, :shard, 1, :choices, :now, :now FROM ballot
+    SELECT %(poll_id)s, %(shard)s, 1, %(choices)s, %(now)s, %(now)s FROM ballot
     ON CONFLICT (poll_id, shard) DO UPDATE
     SET participants = s.participants + 1, total_votes = s.total_votes + excluded.total_votes,
         first_vote_at = least(s.first_vote_at, excluded.first_vote_at),
         last_vote_at = greatest(s.last_vote_at, excluded.last_vote_at)
 ), hour_shard AS (
     INSERT INTO poll_hourly_counts AS h (poll_id, hour, shard, participants)
-    SELECT :poll_id, :hour, :shard, 1 FROM ballot
+    SELECT %(poll_id)s, %(hour)s, %(shard)s, 1 FROM ballot
     ON CONFLICT (poll_id, hour, shard) DO UPDATE SET participants = h.participants + 1
 ), option_shards AS (
     INSERT INTO option_counter_shards AS s (option_id, shard, poll_id, votes)
-    SELECT o.id, :shard, :poll_id, 1 FROM ballot, unnest(CAST(:option_ids AS integer[])) AS o(id)
+    SELECT o.id, %(shard)s, %(poll_id)s, 1 FROM ballot, unnest(CAST(%(option_ids)s AS integer[])) AS o(id)
     ON CONFLICT (option_id, shard) DO UPDATE SET votes = s.votes + 1
 ), poll_sums AS (
     SELECT coalesce(sum(participants), 0) AS participants, coalesce(sum(total_votes), 0) AS total_votes,
            min(first_vote_at) AS first_vote_at, max(last_vote_at) AS last_vote_at
-    FROM poll_counter_shards WHERE poll_id = :poll_id
+    FROM poll_counter_shards WHERE poll_id = %(poll_id)s
 ), option_sums AS (
-    SELECT option_id, sum(votes) AS votes FROM option_counter_shards WHERE poll_id = :poll_id
+    SELECT option_id, sum(votes) AS votes FROM option_counter_shards WHERE poll_id = %(poll_id)s
     GROUP BY option_id
 )
 SELECT (SELECT id FROM ballot) AS ballot_id,
@@ -138,10 +140,9 @@ SELECT (SELECT id FROM ballot) AS ballot_id,
        (SELECT array_agg(option_id ORDER BY option_id) FROM option_sums) AS option_ids,
        (SELECT array_agg(votes ORDER BY option_id) FROM option_sums) AS votes
 FROM poll_sums LEFT JOIN poll ON true
-""").bindparams(
-    bindparam("now", type_=UTCDateTime()),
-    bindparam("hour", type_=UTCDateTime()),
-).columns(
-    archived_at=UTCDateTime(), opens_at=UTCDateTime(), closes_at=UTCDateTime(),
-    first_vote_at=UTCDateTime(), last_vote_at=UTCDateTime(),
-)
+"""
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """psycopg gives timestamptz in the session's time zone; the read model keeps UTC."""
+    return None if value is None else value.astimezone(UTC)
