@@ -9,6 +9,7 @@ every run, so every token votes once and every vote should be a 201.
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,8 @@ class VoteFiles:
             self.last.unlink(missing_ok=True)
         self.made += 1
         path = self.last = self.work / f"tokens-{self.made}.txt"
-        path.write_text("\n".join(issue_voter_token(SECRET) for _ in range(self.per_run)) + "\n")
+        now = time.time()
+        path.write_text("\n".join(issue_voter_token(SECRET, now) for _ in range(self.per_run)) + "\n")
         return path
 
 

@@ -61,9 +61,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     pipeline.install(app, settings)
 
-    from pollsvc.api import audit, ops, polls, results, votes
+    from pollsvc.api import audit, integrity, ops, polls, results, votes
 
-    for blueprint in (polls.blp, votes.blp, results.blp, audit.blp):
+    for blueprint in (polls.blp, votes.blp, results.blp, integrity.blp, audit.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(ops.bp)
 

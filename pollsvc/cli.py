@@ -64,16 +64,19 @@ def counts_rebuild(poll_ids: tuple[int, ...]) -> None:
     click.echo(f"rebuilt the counters of {done} poll(s) with ballots")
 
 
-@main.command("purge", help="Delete the IP keys of polls closed more than DAYS days ago.")
+@main.command("purge", help="Delete the IP keys and networks of polls closed more than DAYS days ago, and "
+                            "the networks' token counts older than DAYS days (2 at least).")
 @click.option("--older-than", "days", type=click.IntRange(min=0), required=True, metavar="DAYS")
 def purge(days: int) -> None:
-    from pollsvc.services.privacy import purge_ip_keys
+    from pollsvc.services.privacy import purge_ip_keys, purge_token_mints
 
     app = _app()
     with app.app_context():
         now = runtime_of(app).now()
         polls, keys = purge_ip_keys(db.session, now - timedelta(days=days), now)
-    click.echo(f"deleted {keys} IP key(s) of {polls} poll(s); ballots and counts are kept")
+        mints = purge_token_mints(db.session, now - timedelta(days=days), now)
+    click.echo(f"deleted {keys} IP key(s) of {polls} poll(s) and {mints} hourly token count(s) of networks; "
+               "ballots and counts are kept")
 
 
 ACCESS_LOG = '[%(time)s] "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'

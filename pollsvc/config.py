@@ -7,7 +7,7 @@
 | POLLSVC_SECRET_KEY               | secret_key               | generated once, kept in the instance  |
 | POLLSVC_USER_ASSERTION_SECRET    | user_assertion_secret    | unset: `user` polls refuse every vote |
 | POLLSVC_TRUSTED_PROXIES          | trusted_proxies          | 0                                     |
-| POLLSVC_CORS_ORIGINS             | cors_origins             | *                                     |
+| POLLSVC_CORS_ORIGINS             | cors_origins             | none: only the service's own pages    |
 | POLLSVC_MAX_BODY_BYTES           | max_body_bytes           | 65536                                 |
 | POLLSVC_RATE_LIMIT_VOTE          | rate_limit_vote          | 30/minute                             |
 | POLLSVC_RATE_LIMIT_VOTERS        | rate_limit_voters        | 10/minute                             |
@@ -15,6 +15,10 @@
 | POLLSVC_RATE_LIMIT_AUTH_FAILURES | rate_limit_auth_failures | 20/minute                             |
 | POLLSVC_ACCESS_LOG_IPS           | access_log_ips           | false: access logs carry no client IP |
 | POLLSVC_REDIS_KEY_PREFIX         | redis_key_prefix         | pollsvc (to share one Redis)          |
+| POLLSVC_BOT_CHECK                | bot_check                | pow: voter tokens cost a proof of work |
+| POLLSVC_POW_BASE_COST            | pow_base_cost            | 10000 (PBKDF2 iterations per attempt) |
+| POLLSVC_POW_MAX_COST             | pow_max_cost             | 64 x the base cost                    |
+| POLLSVC_VOTER_TOKEN_MAX_AGE      | voter_token_max_age      | 86400 (seconds)                       |
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ class Settings:
     secret_key: str = ""
     user_assertion_secret: str = ""
     trusted_proxies: int = 0
-    cors_origins: str = "*"
+    cors_origins: str = ""
     max_body_bytes: int = 65536
     rate_limit_vote: str = "30/minute"
     rate_limit_voters: str = "10/minute"
@@ -50,6 +54,10 @@ class Settings:
     rate_limit_auth_failures: str = "20/minute"
     access_log_ips: bool = False
     redis_key_prefix: str = "pollsvc"
+    bot_check: str = "pow"
+    pow_base_cost: int = 10000
+    pow_max_cost: int = 0
+    voter_token_max_age: int = 86400
     redis_socket_timeout: float = 0.1
     public_cache_seconds: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -87,15 +95,27 @@ class Settings:
             raise ConfigError("POLLSVC_TRUSTED_PROXIES must be 0 or more")
         if self.max_body_bytes < 1024:
             raise ConfigError("POLLSVC_MAX_BODY_BYTES must be at least 1024")
+        if self.bot_check not in ("pow", "off"):
+            raise ConfigError("POLLSVC_BOT_CHECK must be pow or off")
+        if self.pow_base_cost < 1:
+            raise ConfigError("POLLSVC_POW_BASE_COST must be at least 1")
+        if self.pow_max_cost and self.pow_max_cost < self.pow_base_cost:
+            raise ConfigError("POLLSVC_POW_MAX_COST must be at least POLLSVC_POW_BASE_COST")
+        if self.voter_token_max_age < 60:
+            raise ConfigError("POLLSVC_VOTER_TOKEN_MAX_AGE must be at least 60 seconds")
+        if not self.pow_max_cost:
+            changes["pow_max_cost"] = self.pow_base_cost * 64
         if not changes:
             return self
         return Settings(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
 
     @property
     def cors_origin_list(self) -> list[str] | str:
+        """``"*"`` (any site), or the sites that may call the API from a browser (none: only the
+        service's own pages, which need no CORS)."""
         if self.cors_origins.strip() == "*":
             return "*"
-        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
 
 def validate_rate_limit(name: str, value: str) -> None:

@@ -16,11 +16,13 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
-TOKEN_SALT = "pollsvc.voter-token.v1"
+TOKEN_SALT = "pollsvc.voter-token.v2"
 MAX_TOKEN_LENGTH = 200
+NETWORK_TAG_BYTES = 6
+"""A network's label: the first bytes of its keyed hash (12 hex digits), in tokens and reports."""
 USER_ASSERTION = re.compile(r"^([A-Za-z0-9._\-@]{1,128}):([0-9]{1,12}):([0-9A-Fa-f]{64})$")
 
 DEDUP_KINDS: dict[str, tuple[str, ...]] = {
@@ -36,12 +38,28 @@ BallotKeys = Sequence[tuple[str, bytes]]
 
 
 @dataclass(frozen=True, slots=True)
-class RequestIdentity:
-    """The identities sent with one request, each already verified (None when absent or bad)."""
+class VoterToken:
+    """What a valid voter token says: who, since when, and from which network it was minted."""
 
-    voter_id: str | None
+    voter_id: str
+    issued_at: int
+    """Unix seconds."""
+    network: str
+    """The minting network's label (``network_label``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestIdentity:
+    """The identities sent with one request, each already verified (None when absent, bad or
+    expired)."""
+
+    voter: VoterToken | None
     user_id: str | None
     client_ip: str
+
+    @property
+    def voter_id(self) -> str | None:
+        return None if self.voter is None else self.voter.voter_id
 
 
 class MissingIdentity(Exception):
@@ -52,30 +70,44 @@ class MissingIdentity(Exception):
         self.kind = kind
 
 
-def _serializer(secret: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret, salt=TOKEN_SALT)
+class _ClockSigner(TimestampSigner):
+    """itsdangerous's timestamp signer on the caller's clock (the app's, which tests control)."""
+
+    def __init__(self, *args: object, now: float | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.now = now
+
+    def get_timestamp(self) -> int:
+        return int(self.now) if self.now is not None else super().get_timestamp()
 
 
-def issue_voter_token(secret: str) -> str:
-    return str(_serializer(secret).dumps(secrets.token_urlsafe(16)))
+def _serializer(secret: str, now: float) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=TOKEN_SALT, signer=_ClockSigner, signer_kwargs={"now": now})
 
 
-def read_voter_token(secret: str, token: str | None) -> str | None:
-    """The voter id inside a signed token, or None if the token is absent, forged or garbled."""
+def issue_voter_token(secret: str, now: float, network: str = "") -> str:
+    """A new voter identity, stamped with ``now`` and the label of the network that minted it."""
+    return str(_serializer(secret, now).dumps([secrets.token_urlsafe(16), network]))
+
+
+def read_voter_token(secret: str, token: str | None, now: float, max_age: int) -> VoterToken | None:
+    """What a signed token says, or None if it is absent, forged, garbled or older than ``max_age``."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    serializer = _serializer(secret)
     try:
-        voter_id = serializer.loads(token)
-    except (BadSignature, UnicodeError, ValueError):
+        payload, issued = _serializer(secret, now).loads(token, max_age=max_age, return_timestamp=True)
+    except (BadSignature, UnicodeError, ValueError, TypeError):
         return None
-    if not isinstance(voter_id, str) or not 8 <= len(voter_id) <= 64:
+    if not (isinstance(payload, list) and len(payload) == 2 and all(isinstance(p, str) for p in payload)):
+        return None
+    voter_id, network = payload
+    if not 8 <= len(voter_id) <= 64 or len(network) > 2 * NETWORK_TAG_BYTES:
         return None
     # base64 is lenient about the unused low bits of its last character, so one signature has
-    # several spellings; only the one the server issued (canonical base64 in both parts) is a token.
+    # several spellings; only the one the server issued (canonical base64 in each part) is a token.
     if not all(base64_encode(base64_decode(part)) == part.encode() for part in token.split(".")):
         return None
-    return voter_id
+    return VoterToken(voter_id, int(issued.timestamp()), network)
 
 
 def sign_user_assertion(secret: str, user_id: str, expires_at: int) -> str:
@@ -116,6 +148,27 @@ def client_ip(remote_addr: str | None, forwarded_for: str | None, trusted_proxie
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return peer
+
+
+def network_of(ip: str) -> str:
+    """The network an address belongs to, for integrity signals: IPv4 /24, IPv6 /48."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    prefix = 24 if isinstance(address, ipaddress.IPv4Address) else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def network_hash(secret: str, ip: str) -> bytes:
+    """The keyed hash of an address's network (never stored in clear); its first bytes label it."""
+    return keyed_hash(secret, "net", network_of(ip))[:16]
+
+
+def network_label(hashed: bytes) -> str:
+    return hashed[:NETWORK_TAG_BYTES].hex()
 
 
 def ip_dedup_subject(ip: str) -> str:

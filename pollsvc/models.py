@@ -92,15 +92,68 @@ class Option(db.Model):  # type: ignore[name-defined]
 
 
 class Ballot(db.Model):  # type: ignore[name-defined]
-    """One accepted vote of one person."""
+    """One accepted vote of one person, with the signals the integrity report reads.
+
+    ``network_hash`` is a keyed hash of the voter's /24 or /48 (never the address; ``pollsvc
+    purge`` clears it with the IP keys); ``token_network`` the label of the network that minted
+    the voter token, and ``token_age`` its age in seconds at the vote. A voided ballot
+    (``void_id``) is kept but not counted.
+    """
 
     __tablename__ = "ballots"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    network_hash: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    token_network: Mapped[str | None] = mapped_column(String(12))
+    token_age: Mapped[int | None] = mapped_column(Integer)
+    void_id: Mapped[int | None] = mapped_column(ForeignKey("voids.id"))
 
-    __table_args__ = (Index("ix_ballots_poll_id_created_at", "poll_id", "created_at"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_ballots_poll_id_created_at", "poll_id", "created_at"),
+        Index("ix_ballots_poll_id_network", "poll_id", "network_hash", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class Void(db.Model):  # type: ignore[name-defined]
+    """Ballots of one poll set aside by an admin (by network and time window), until restored."""
+
+    __tablename__ = "voids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), nullable=False)
+    network_hash: Mapped[bytes] = mapped_column(LargeBinary(16), nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    burst: Mapped[str | None] = mapped_column(String(64))
+    ballots: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restored_by: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_voids_poll_id", "poll_id", "id"), {"sqlite_autoincrement": True})
+
+
+class SpentChallenge(db.Model):  # type: ignore[name-defined]
+    """A redeemed proof-of-work challenge (its signature's digest), kept until it expires."""
+
+    __tablename__ = "spent_challenges"
+
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
+class TokenMint(db.Model):  # type: ignore[name-defined]
+    """Voter tokens minted per network (keyed hash) and UTC hour, for the integrity report."""
+
+    __tablename__ = "token_mints"
+
+    network_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
 class BallotKey(db.Model):  # type: ignore[name-defined]
@@ -137,7 +190,8 @@ class Selection(db.Model):  # type: ignore[name-defined]
 
 class PollCounterShard(db.Model):  # type: ignore[name-defined]
     """Part of a poll's participant and selection counts; the sum over shards is the count, and
-    the earliest ``first_vote_at`` and latest ``last_vote_at`` over shards are the poll's."""
+    the earliest ``first_vote_at`` and latest ``last_vote_at`` over shards are the poll's.
+    ``voided``: ballots set aside (not in the other counts)."""
 
     __tablename__ = "poll_counter_shards"
 
@@ -149,6 +203,7 @@ class PollCounterShard(db.Model):  # type: ignore[name-defined]
     total_votes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     first_vote_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_vote_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
 
 
 class PollHourlyCount(db.Model):  # type: ignore[name-defined]

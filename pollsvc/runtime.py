@@ -13,6 +13,7 @@ from limits import RateLimitItem
 
 from pollsvc.config import Settings
 from pollsvc.ratelimit import RateLimiter, parse_limits
+from pollsvc.services.botcheck import BotCheck, LoadLedger
 from pollsvc.services.reads import PollCache, PollReader
 from pollsvc.services.store import Store
 
@@ -31,7 +32,10 @@ class Runtime:
     reader: PollReader
     limiter: RateLimiter
     limits: dict[str, tuple[RateLimitItem, ...]]
-    """Parsed rate limits by scope: ``vote``, ``voters``, ``public_read``, ``auth_failures``."""
+    """Parsed rate limits by scope: ``vote``, ``voters``, ``challenges``, ``public_read``, ``auth_failures``."""
+    botcheck: BotCheck
+    """Challenges and their check (with ``POLLSVC_BOT_CHECK=off`` challenges are still given, for
+    clients that always solve one, but a token needs no solution)."""
     clock: Callable[[], datetime] = utcnow
     redis: Any = None
 
@@ -41,11 +45,15 @@ class Runtime:
         limits = {
             "vote": parse_limits(settings.rate_limit_vote),
             "voters": parse_limits(settings.rate_limit_voters),
+            "challenges": parse_limits(settings.rate_limit_voters),
             "public_read": parse_limits(settings.rate_limit_public_read),
             "auth_failures": parse_limits(settings.rate_limit_auth_failures),
         }
+        ledger = LoadLedger(redis, settings.redis_key_prefix, clock=lambda: clock().timestamp())
+        botcheck = BotCheck(settings.secret_key, settings.pow_base_cost, settings.pow_max_cost, ledger, store)
         return cls(settings=settings, store=store, polls=polls, reader=PollReader(polls, settings.secret_key),
-                   limiter=RateLimiter(redis, settings.redis_key_prefix), limits=limits, clock=clock, redis=redis)
+                   limiter=RateLimiter(redis, settings.redis_key_prefix), limits=limits, clock=clock, redis=redis,
+                   botcheck=botcheck)
 
     def now(self) -> datetime:
         return self.clock()

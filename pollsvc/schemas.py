@@ -201,8 +201,36 @@ class ArticlePollsOutSchema(Schema):
     polls = fields.List(fields.Nested(PollOutSchema), required=True)
 
 
+class VoterInSchema(Schema):
+    altcha = fields.String(metadata={"description": "The solution of a challenge from GET /api/v1/voters/challenge: "
+                                                    "base64 of {\"challenge\": ..., \"solution\": {\"counter\": n, "
+                                                    "\"derivedKey\": hex}} (ALTCHA v2 Payload.to_base64())."})
+
+
 class VoterOutSchema(Schema):
     voter_token = fields.String(required=True)
+    expires_at = fields.DateTime(required=True, metadata={
+        "description": "When the token stops being accepted (POLLSVC_VOTER_TOKEN_MAX_AGE after it was made); "
+                       "a vote with an expired token gets 400 invalid_voter_token."})
+
+
+class ChallengeParametersSchema(Schema):
+    algorithm = fields.String(required=True, metadata={"example": "PBKDF2/SHA-256"})
+    nonce = fields.String(required=True)
+    salt = fields.String(required=True)
+    cost = fields.Integer(required=True, metadata={"description": "PBKDF2 iterations per attempt."})
+    keyLength = fields.Integer(required=True)
+    keyPrefix = fields.String(required=True, metadata={
+        "description": "Hex prefix the derived key must start with."})
+    expiresAt = fields.Integer(required=True)
+    data = fields.Dict()
+
+
+class ChallengeSchema(Schema):
+    """An ALTCHA v2 challenge, exactly as the altcha library's Challenge.to_dict() writes it."""
+
+    parameters = fields.Nested(ChallengeParametersSchema, required=True)
+    signature = fields.String(required=True)
 
 
 RECEIPT_DESCRIPTION = ("A receipt of this voter's ballot in the poll. Send it back with reads (header "
@@ -237,6 +265,7 @@ class ResultsOutSchema(Schema):
     poll_id = fields.Integer(required=True)
     participants = fields.Integer(required=True)
     total_votes = fields.Integer(required=True)
+    voided = fields.Integer(required=True, metadata={"description": "Ballots voided by an admin: stored, not counted."})
     options = fields.List(fields.Nested(ResultOptionSchema), required=True)
     first_vote_at = fields.DateTime(allow_none=True, required=True)
     last_vote_at = fields.DateTime(allow_none=True, required=True)
@@ -260,6 +289,7 @@ class ReportItemSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(OUTPUT_STATUSES))
     participants = fields.Integer(required=True)
     total_votes = fields.Integer(required=True)
+    voided = fields.Integer(required=True)
 
 
 class ReportPageSchema(PageSchema):
@@ -279,11 +309,95 @@ class AuditPageSchema(PageSchema):
     items = fields.List(fields.Nested(AuditEventSchema), required=True)
 
 
+NETWORK_LABEL = "A network (/24 or /48) as a label: 12 hex digits of a keyed hash, never the address."
+
+
+class IntegrityNetworkSchema(Schema):
+    network = fields.String(required=True, metadata={"description": NETWORK_LABEL})
+    ballots = fields.Integer(required=True)
+    voided = fields.Integer(required=True)
+    first_vote_at = fields.DateTime(allow_none=True, required=True)
+    last_vote_at = fields.DateTime(allow_none=True, required=True)
+    tokens_minted = fields.Integer(required=True, metadata={
+        "description": "Voter tokens this network minted while the poll took its ballots."})
+    mean_token_age_seconds = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "How old the voter tokens of its ballots were when they voted."})
+    flagged = fields.Boolean(required=True)
+
+
+class BurstSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "What POST .../voids takes as `burst`."})
+    network = fields.String(allow_none=True, required=True, metadata={
+        "description": NETWORK_LABEL + " null: a burst of the whole poll."})
+    start = fields.DateTime(required=True)
+    end = fields.DateTime(required=True)
+    ballots = fields.Integer(required=True)
+    peak_per_minute = fields.Integer(required=True)
+    verdict = fields.String(required=True, validate=validate.OneOf(("stuffing", "surge")))
+    reasons = fields.List(fields.String(), required=True)
+
+
+class MinuteSchema(Schema):
+    start = fields.DateTime(required=True)
+    ballots = fields.Integer(required=True)
+
+
+class IntegrityReportSchema(Schema):
+    poll_id = fields.Integer(required=True)
+    ballots = fields.Integer(required=True, metadata={"description": "Counted ballots (voided ones excluded)."})
+    voided = fields.Integer(required=True)
+    networks = fields.Integer(required=True)
+    flagged_ballots = fields.Integer(required=True, metadata={
+        "description": "Ballots in stuffing bursts and in concentrated networks."})
+    top_share = fields.Dict(keys=fields.String(), values=fields.Float(), required=True, metadata={
+        "description": "Percent of the counted ballots from the top 1 and top 5 networks."})
+    top_networks = fields.List(fields.Nested(IntegrityNetworkSchema), required=True)
+    bursts = fields.List(fields.Nested(BurstSchema), required=True)
+    minutes = fields.List(fields.Nested(MinuteSchema), required=True)
+    generated_at = fields.DateTime(required=True)
+
+
+class VoidInSchema(Schema):
+    burst = fields.String(validate=validate.Length(min=1, max=64), metadata={
+        "description": "A network burst's id from the integrity report."})
+    network = fields.String(validate=validate.Regexp(r"^[0-9a-f]{12}$"), metadata={"description": NETWORK_LABEL})
+    from_ = Timestamp(data_key="from")
+    to = Timestamp(allow_none=True, metadata={"description": "Exclusive; default: now."})
+
+    @validates_schema
+    def _one_way(self, data: dict[str, Any], **_: Any) -> None:
+        if ("burst" in data) == ("network" in data or "from_" in data):
+            raise ValidationError("Give either burst, or network and from (and to).", "_schema")
+        if "network" in data and "from_" not in data:
+            raise ValidationError("Missing data for required field.", "from")
+        if "from_" in data and "network" not in data:
+            raise ValidationError("Missing data for required field.", "network")
+
+
+class VoidOutSchema(Schema):
+    id = fields.Integer(required=True)
+    poll_id = fields.Integer(required=True)
+    network = fields.String(required=True, metadata={"description": NETWORK_LABEL})
+    from_ = fields.DateTime(data_key="from", required=True)
+    to = fields.DateTime(required=True)
+    burst = fields.String(allow_none=True, required=True)
+    ballots = fields.Integer(required=True, metadata={"description": "Ballots the void set aside."})
+    created_at = fields.DateTime(required=True)
+    created_by = fields.String(allow_none=True, required=True)
+    restored_at = fields.DateTime(allow_none=True, required=True)
+    restored_by = fields.String(allow_none=True, required=True)
+
+
+class VoidListSchema(Schema):
+    items = fields.List(fields.Nested(VoidOutSchema), required=True)
+
+
 class ErrorSchema(Schema):
     error = fields.String(required=True)
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     poll = fields.Nested(PollOutSchema)
     receipt = fields.String(metadata={"description": "With `already_voted`: " + RECEIPT_DESCRIPTION})
+    challenge = fields.Nested(ChallengeSchema, metadata={"description": "With `challenge_required`: a fresh one."})
     request_id = fields.String()
     database = fields.String()

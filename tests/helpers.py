@@ -19,7 +19,7 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from pollsvc.testing import ServerProcess, free_port, launch
+from pollsvc.testing import ServerProcess, free_port, launch, solve
 
 PG_URL = os.environ.get("POLLSVC_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("POLLSVC_TEST_REDIS_URL", "")
@@ -28,7 +28,7 @@ REDIS_URL = os.environ.get("POLLSVC_TEST_REDIS_URL", "")
 SESSION_TAG = f"{os.getpid()}"
 REDIS_PREFIX = f"pollsvc-test-{SESSION_TAG}"
 TABLES = ("audit_events", "selections", "ballot_keys", "option_counter_shards", "poll_counter_shards",
-          "poll_hourly_counts", "ballots", "options", "polls", "api_keys")
+          "poll_hourly_counts", "ballots", "voids", "options", "polls", "api_keys", "spent_challenges", "token_mints")
 TEST_SECRET = "test-secret-key-for-pollsvc-tests-only"
 USER_SECRET = "test-user-assertion-secret"
 
@@ -68,6 +68,11 @@ def drop_postgres_database(url: str) -> None:
     admin.dispose()
 
 
+TEST_SETTINGS = {"bot_check": "off", "pow_base_cost": "1"}
+"""Most tests are about something else than the proof of work: voter tokens are free there (the
+bot-check tests and the browser tests turn it on, at a tiny cost)."""
+
+
 def base_config(database_url: str, instance_dir: Path) -> dict[str, Any]:
     return {
         "INSTANCE_PATH": str(instance_dir),
@@ -76,6 +81,8 @@ def base_config(database_url: str, instance_dir: Path) -> dict[str, Any]:
         "redis_key_prefix": REDIS_PREFIX,
         "secret_key": TEST_SECRET,
         "user_assertion_secret": USER_SECRET,
+        "bot_check": TEST_SETTINGS["bot_check"],
+        "pow_base_cost": int(TEST_SETTINGS["pow_base_cost"]),
         "TESTING": True,
     }
 
@@ -151,7 +158,7 @@ def server_env(database_url: str, instance_dir: Path, **settings: str) -> dict[s
     if REDIS_URL:
         env["POLLSVC_REDIS_URL"] = REDIS_URL
         env["POLLSVC_REDIS_KEY_PREFIX"] = REDIS_PREFIX
-    env.update({f"POLLSVC_{k.upper()}": v for k, v in settings.items()})
+    env.update({f"POLLSVC_{k.upper()}": v for k, v in {**TEST_SETTINGS, **settings}.items()})
     return env
 
 
@@ -239,3 +246,22 @@ def process_alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+# ---- proof of work ----
+
+
+def mint_token_over_http(base_url: str, session: Any = None) -> str:
+    """A voter token from a running server, paying its proof of work as a client would."""
+    http = session or requests
+    challenge = http.get(base_url + "/api/v1/voters/challenge", timeout=10).json()
+    response = http.post(base_url + "/api/v1/voters", json={"altcha": solve(challenge)}, timeout=10)
+    assert response.status_code == 201, response.text
+    return str(response.json()["voter_token"])
+
+
+def mint_token(client: Any, **kwargs: Any) -> Any:
+    """``POST /api/v1/voters`` with a solved challenge, through a Flask test client (``kwargs``:
+    ``environ_base``, ``headers``); returns the response."""
+    challenge = client.get("/api/v1/voters/challenge", **kwargs).json
+    return client.post("/api/v1/voters", json={"altcha": solve(challenge)}, **kwargs)

@@ -149,7 +149,7 @@ def test_every_key_route_refuses_no_key_and_reporters_only_read(client: Any, adm
     assert len(operations) >= 9
     reporter = {"Authorization": f"Bearer {reporter_key}"}
     for method, template, admin_only in operations:
-        path = template.replace("{poll_id}", str(voted_poll["id"]))
+        path = template.replace("{poll_id}", str(voted_poll["id"])).replace("{void_id}", "1")
         body = {"question": "hijacked", "status": "closed"} if method == "PATCH" else poll_body()
         for headers in ({}, {"Authorization": ""}, {"Authorization": "Bearer "}, {"X-Api-Key": reporter_key},
                         {"Authorization": f"Token {reporter_key}"}, {"Cookie": f"session={reporter_key}"}):

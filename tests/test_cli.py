@@ -6,6 +6,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,18 +107,27 @@ def test_purge_removes_ip_keys_of_long_closed_polls_only(migrated: str, instance
     live = make_poll(dedup="ip", article_id="con-mo")
     for poll in (old, live):
         assert post_vote(client, poll, ip="192.0.2.1").status_code == 201
+    runtime = client.application.extensions["pollsvc"]
+    now = runtime.now()
+    assert runtime.store.redeem_solution(b"d" * 32, now + timedelta(minutes=5), b"n" * 32, now)  # a token minted now
     engine = create_engine(migrated)
     with engine.begin() as conn:
         conn.execute(text("UPDATE polls SET state = 'closed', updated_at = :t WHERE id = :id"),
                      {"t": "2000-01-01 00:00:00", "id": old["id"]})
+        conn.execute(text("INSERT INTO token_mints (network_hash, hour, tokens) VALUES (:n, :t, 5)"),
+                     {"n": b"o" * 32, "t": "2000-01-01 00:00:00"})
     result = run_cli(server_env(migrated, instance_dir), "purge", "--older-than", "30")
     assert result.returncode == 0, result.stderr
     with engine.connect() as conn:
         kinds = conn.execute(text("SELECT poll_id, kind FROM ballot_keys ORDER BY poll_id")).all()
         ballots = conn.execute(text("SELECT count(*) FROM ballots")).scalar()
+        networks = conn.execute(text("SELECT poll_id FROM ballots WHERE network_hash IS NOT NULL")).scalars().all()
+        mints = conn.execute(text("SELECT network_hash FROM token_mints")).scalars().all()
     engine.dispose()
+    assert [bytes(m) for m in mints] == [b"n" * 32]  # the old hourly count is gone, today's stays
     assert [tuple(k) for k in kinds] == [(live["id"], "ip")]
     assert ballots == 2
+    assert networks == [live["id"]]  # the voter's network is forgotten with the IP key
     assert client.get(f"/api/v1/polls/{old['id']}/results", headers=admin).json["participants"] == 1
 
 

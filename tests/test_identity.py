@@ -43,14 +43,25 @@ def test_keyed_hash_depends_on_secret_and_kind_and_hides_the_value() -> None:
     assert digest != keyed_hash("s1", "token", "192.0.2.1")
 
 
+NOW = 1_790_000_000.0
+DAY = 86_400
+
+
 def test_voter_tokens_round_trip_and_resist_tampering() -> None:
-    token = issue_voter_token("secret")
-    voter = read_voter_token("secret", token)
-    assert voter is not None
-    assert read_voter_token("other", token) is None
-    assert read_voter_token("secret", token[:-1] + ("A" if token[-1] != "A" else "B")) is None
-    assert read_voter_token("secret", "x" * 10_000) is None
-    assert read_voter_token("secret", None) is None
+    token = issue_voter_token("secret", NOW, "a1b2c3d4e5f6")
+    voter = read_voter_token("secret", token, NOW + 5, DAY)
+    assert voter is not None and voter.issued_at == int(NOW) and voter.network == "a1b2c3d4e5f6"
+    assert read_voter_token("other", token, NOW, DAY) is None
+    assert read_voter_token("secret", token[:-1] + ("A" if token[-1] != "A" else "B"), NOW, DAY) is None
+    assert read_voter_token("secret", "x" * 10_000, NOW, DAY) is None
+    assert read_voter_token("secret", None, NOW, DAY) is None
+
+
+def test_voter_tokens_expire() -> None:
+    token = issue_voter_token("secret", NOW)
+    assert read_voter_token("secret", token, NOW + DAY, DAY) is not None
+    assert read_voter_token("secret", token, NOW + DAY + 1, DAY) is None
+    assert read_voter_token("secret", token, NOW - 60, DAY) is None  # made in the future: refused too
 
 
 def test_user_assertions() -> None:
@@ -78,13 +89,14 @@ def test_only_the_issued_spelling_of_a_token_is_a_token() -> None:
 
     from pollsvc.identity import issue_voter_token, read_voter_token
 
-    token = issue_voter_token("secret")
-    assert read_voter_token("secret", token) is not None
-    payload, signature = token.split(".")
+    token = issue_voter_token("secret", NOW)
+    assert read_voter_token("secret", token, NOW, DAY) is not None
+    parts = token.split(".")
     alphabet = string.ascii_letters + string.digits + "-_"
-    twins = [payload + "." + signature[:-1] + c for c in alphabet
-             if c != signature[-1] and base64_decode(signature[:-1] + c) == base64_decode(signature)]
-    twins += [payload[:-1] + c + "." + signature for c in alphabet
-              if c != payload[-1] and base64_decode(payload[:-1] + c) == base64_decode(payload)]
+    twins = []
+    for index, part in enumerate(parts):
+        for c in alphabet:
+            if c != part[-1] and base64_decode(part[:-1] + c) == base64_decode(part):
+                twins.append(".".join([*parts[:index], part[:-1] + c, *parts[index + 1:]]))
     assert twins, "no lenient spelling found to test with"
-    assert [read_voter_token("secret", twin) for twin in twins] == [None] * len(twins)
+    assert [read_voter_token("secret", twin, NOW, DAY) for twin in twins] == [None] * len(twins)

@@ -12,7 +12,9 @@ import redis
 from redis.sentinel import SentinelConnectionPool
 
 from pollsvc import create_app, redis_client
+from pollsvc.migrate_lock import upgrade_database
 from pollsvc.redis_client import client_from_url
+from tests.helpers import solve
 
 
 def _kwargs(client: redis.Redis) -> dict[str, Any]:
@@ -75,12 +77,17 @@ def test_no_form_retries_with_back_off() -> None:
                                  "redis+sentinel://127.0.0.1:1,127.0.0.1:2/mymaster"])
 def test_the_app_serves_fast_with_every_form_even_when_unreachable(url: str) -> None:
     app = create_app({"INSTANCE_PATH": tempfile.mkdtemp(prefix="pollsvc-redis-url-"), "secret_key": "x",
-                      "redis_url": url, "rate_limit_voters": "3/minute"})
+                      "redis_url": url, "rate_limit_voters": "3/minute", "pow_base_cost": 1})
+    upgrade_database(app)  # a solution is marked spent in the database
     client = app.test_client()
     codes = []
     for _ in range(4):
         started = time.monotonic()
-        codes.append(client.post("/api/v1/voters").status_code)
+        challenge = client.get("/api/v1/voters/challenge")  # priced by the ledger, in memory meanwhile
+        if challenge.status_code != 200:
+            codes.append(challenge.status_code)
+            continue
+        codes.append(client.post("/api/v1/voters", json={"altcha": solve(challenge.json)}).status_code)
         assert time.monotonic() - started < 1.0, "a request waited on an unreachable Redis"
     assert codes == [201, 201, 201, 429]  # limits held in memory meanwhile
     started = time.monotonic()

@@ -97,7 +97,7 @@ def test_report_ranks_and_filters(client: Any, make_poll: Any, admin: dict[str, 
     # busy: 2 participants 2 votes; tied: 2 participants but only... tied gets a 422 for 2 options (max 1)
     assert [i["question"] for i in report["items"]] == ["Busy", "Tied", "Quiet"]
     assert report["items"][0] == {"poll_id": busy["id"], "article_id": "a", "question": "Busy", "status": "open",
-                                  "participants": 2, "total_votes": 2}
+                                  "participants": 2, "total_votes": 2, "voided": 0}
     assert report["total"] == 3 and report["page"] == 1 and report["per_page"] == 20
     only_b = client.get("/api/v1/reports/polls?article_id=b", headers=admin).json
     assert [i["poll_id"] for i in only_b["items"]] == [tied["id"]]

@@ -4,6 +4,7 @@ client IPs (keyed hashes, /64, access logs), and the audit log."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from typing import Any
@@ -245,3 +246,19 @@ def test_audit_names_the_key_that_acted(client: Any, app: Any, admin: dict[str, 
     events = client.get("/api/v1/audit", headers=admin).json["items"]
     assert [(e["action"], e["api_key_name"]) for e in events] == [("close", "test admin"),
                                                                   ("create", "night editor")]
+
+
+def test_a_cross_site_form_or_no_cors_post_cannot_vote(client: Any, make_poll: Any) -> None:
+    """What a foreign page can send without a CORS preflight (a form, or fetch in no-cors mode):
+    a text/plain or form body. None of it may count, even on an ``ip`` poll that needs no token."""
+    poll = make_poll(dedup="ip")
+    option = poll["options"][0]["id"]
+    url, choice = f"/api/v1/polls/{poll['id']}/votes", json.dumps({"option_ids": [option]})
+    for content_type, body in (("text/plain", choice), ("text/plain", choice[:-1] + ', "a": "="}'),
+                               ("application/x-www-form-urlencoded", f"option_ids={option}"),
+                               ("multipart/form-data; boundary=x", "--x--")):
+        response = client.post(url, data=body, content_type=content_type, headers={"Origin": "https://evil.example"})
+        assert 400 <= response.status_code < 500 and response.mimetype == "application/json", (
+            content_type, response.status_code)
+        assert "Access-Control-Allow-Origin" not in response.headers
+    assert client.get(f"/api/v1/polls/{poll['id']}").json["participants"] == 0

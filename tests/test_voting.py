@@ -45,7 +45,7 @@ def test_token_policy_needs_a_valid_token(client: Any, make_poll: Any, token: st
 def test_token_signed_with_another_secret_is_refused(client: Any, make_poll: Any) -> None:
     from pollsvc.identity import issue_voter_token
 
-    forged = issue_voter_token("someone-elses-secret")
+    forged = issue_voter_token("someone-elses-secret", time.time())
     assert post_vote(client, make_poll(), token=forged).json["error"] == "invalid_voter_token"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pollsvc import create_app
 from pollsvc.web.widget import WIDGET_MODULES, WIDGET_SRC
 
 WEB = Path(__file__).resolve().parents[1] / "pollsvc" / "web"
@@ -57,6 +58,14 @@ def test_widget_js_parses(client: Any, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(("origins", "ancestors"), [("", "'self'"), ("*", "*")])
+def test_embed_pages_follow_the_cors_setting(app_config: dict[str, Any], origins: str, ancestors: str) -> None:
+    """By default only the service's own pages may frame them; ``*`` is an explicit choice."""
+    client = create_app({**app_config, "cors_origins": origins}).test_client()
+    csp = client.get("/embed/polls/7").headers["Content-Security-Policy"]
+    assert csp.endswith(f"frame-ancestors {ancestors}")
+
+
 def test_widget_js_never_writes_markup(client: Any) -> None:
     source = client.get("/widget.js").get_data(as_text=True)
     assert len(source) > 10_000
@@ -65,12 +74,13 @@ def test_widget_js_never_writes_markup(client: Any) -> None:
 
 
 @pytest.mark.parametrize("path", ["/embed/articles/hoi-nghi-ket-luan-57", "/embed/polls/7"])
-def test_embed_pages_may_be_framed_by_anyone(client: Any, path: str) -> None:
-    response = client.get(path)
+def test_embed_pages_may_be_framed_only_by_the_configured_sites(app_config: dict[str, Any], path: str) -> None:
+    configured = {**app_config, "cors_origins": "https://news.example, https://m.news.example/"}
+    response = create_app(configured).test_client().get(path)
     assert response.status_code == 200
     assert response.headers["Content-Security-Policy"] == (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "connect-src 'self'; frame-ancestors *")
+        "connect-src 'self'; frame-ancestors 'self' https://news.example https://m.news.example")
     assert "X-Frame-Options" not in response.headers
     html = response.get_data(as_text=True)
     assert 'src="/widget.js"' in html

@@ -3,18 +3,22 @@ carries, and the key its rate limits count on. Read once per request and kept in
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import g, request
 
 from pollsvc.identity import (
     RequestIdentity,
     client_ip,
     ip_dedup_subject,
+    network_hash,
     read_receipts,
     read_user_assertion,
     read_voter_token,
 )
 from pollsvc.runtime import runtime
 from pollsvc.services.reads import Caller
+from pollsvc.services.store import BallotSignals
 
 
 def client_address() -> str:
@@ -38,14 +42,32 @@ def request_identity() -> RequestIdentity:
         settings = rt.settings
         headers = request.headers
         user_header = headers.get("X-Poll-User")
+        token = headers.get("X-Voter-Token")
         cached = RequestIdentity(
-            voter_id=read_voter_token(settings.secret_key, headers.get("X-Voter-Token")),
+            voter=read_voter_token(settings.secret_key, token, rt.now().timestamp(), settings.voter_token_max_age)
+            if token else None,
             user_id=read_user_assertion(settings.user_assertion_secret, user_header, rt.now().timestamp())
             if user_header else None,
             client_ip=client_address(),
         )
         g.identity = cached
     return cached
+
+
+def client_network() -> bytes:
+    """The keyed hash of the client's /24 (IPv4) or /48 (IPv6)."""
+    cached: bytes | None = g.get("client_network")
+    if cached is None:
+        cached = g.client_network = network_hash(runtime().settings.secret_key, client_address())
+    return cached
+
+
+def ballot_signals(identity: RequestIdentity, now: datetime) -> BallotSignals:
+    """What the integrity report keeps of a vote: the network, and the voter token's origin and age."""
+    voter = identity.voter
+    return BallotSignals(network_hash=client_network(),
+                         token_network=voter.network if voter else None,
+                         token_age=max(0, int(now.timestamp()) - voter.issued_at) if voter else None)
 
 
 def read_caller() -> Caller:

@@ -32,6 +32,7 @@ _DESCRIPTIONS = {
 }
 SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}]}
 PUBLIC: dict[str, Any] = {"security": []}
+NO_STORE_DOC: dict[str, Any] = {"Cache-Control": {"schema": {"type": "string", "example": "no-store"}}}
 IDENTITY_HEADERS: list[dict[str, Any]] = [
     {"in": "header", "name": "X-Voter-Token", "required": False, "schema": {"type": "string", "maxLength": 200},
      "description": "A token from POST /api/v1/voters (polls with dedup token or token_and_ip)."},

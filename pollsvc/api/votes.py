@@ -2,30 +2,73 @@
 
 from __future__ import annotations
 
-from flask import Response
+from datetime import timedelta
+
+from flask import Response, request
 from flask_smorest import Blueprint
 
-from pollsvc.api.caller import request_identity
-from pollsvc.api.common import NO_STORE, check_poll_id, json_response, load_body
-from pollsvc.api.docs import IDENTITY_HEADERS, PUBLIC, documented, json_request
+from pollsvc.api.caller import ballot_signals, client_network, request_identity
+from pollsvc.api.common import NO_STORE, check_poll_id, json_body, json_response, load_body
+from pollsvc.api.docs import IDENTITY_HEADERS, NO_STORE_DOC, PUBLIC, documented, json_request
 from pollsvc.api.ratelimits import rate_limited
 from pollsvc.errors import ApiError
-from pollsvc.identity import issue_voter_token
-from pollsvc.runtime import runtime
-from pollsvc.schemas import VoteInSchema, VoteOutSchema, VoterOutSchema
+from pollsvc.identity import issue_voter_token, network_label
+from pollsvc.metrics import BurstWatch
+from pollsvc.runtime import Runtime, runtime
+from pollsvc.schemas import ChallengeSchema, VoteInSchema, VoteOutSchema, VoterInSchema, VoterOutSchema
+from pollsvc.services.integrity import BURST_MIN
+from pollsvc.services.readmodel import iso
 from pollsvc.services.voting import cast_vote, votable_poll
 
 blp = Blueprint("votes", __name__, url_prefix="/api/v1", description="Voter identities and ballots.")
 
 _vote_schema = VoteInSchema()
+BURST_WATCH = BurstWatch(BURST_MIN)
+
+
+@blp.route("/voters/challenge", methods=["GET"])
+@documented(blp, 200, ChallengeSchema, errors=[429], **PUBLIC, headers=NO_STORE_DOC)
+@rate_limited("challenges")
+def voter_challenge() -> Response:
+    """A proof-of-work challenge (ALTCHA v2, PBKDF2/SHA-256) to solve for a voter token.
+
+    Its cost depends on how many challenges the caller's network asked for lately against its
+    usual rate. Solutions expire with the challenge (5 minutes) and are accepted once."""
+    rt = runtime()
+    return json_response(_fresh_challenge(rt), headers=NO_STORE)
 
 
 @blp.route("/voters", methods=["POST"])
-@documented(blp, 201, VoterOutSchema, errors=[429], **PUBLIC)
+@documented(blp, 201, VoterOutSchema, errors=[403, 413, 429], **PUBLIC, **json_request(VoterInSchema, required=False))
 @rate_limited("voters")
 def create_voter() -> Response:
-    """A new anonymous voter identity, signed by the server (any body is ignored)."""
-    return json_response({"voter_token": issue_voter_token(runtime().settings.secret_key)}, 201, NO_STORE)
+    """A new anonymous voter identity, signed by the server, for the solution of a challenge.
+
+    Without a valid, unexpired, unused solution: 403 `challenge_required` with a fresh challenge.
+    With `POLLSVC_BOT_CHECK=off` no body is needed (any body is ignored)."""
+    rt = runtime()
+    now = rt.now()
+    network = client_network()
+    if rt.settings.bot_check == "pow" and not rt.botcheck.redeem(_altcha_field(), network, now):
+        raise ApiError("challenge_required", extra={"challenge": _fresh_challenge(rt)}, headers=NO_STORE)
+    max_age = rt.settings.voter_token_max_age
+    token = issue_voter_token(rt.settings.secret_key, now.timestamp(), network_label(network))
+    return json_response({"voter_token": token, "expires_at": iso(now + timedelta(seconds=max_age))}, 201, NO_STORE)
+
+
+def _fresh_challenge(rt: Runtime) -> dict[str, object]:
+    return rt.botcheck.challenge(client_network(), rt.now())
+
+
+def _altcha_field() -> object:
+    """The body's ``altcha`` payload, or None for anything else (the answer is the same 403)."""
+    if request.mimetype != "application/json":
+        return None
+    try:
+        body = json_body()
+    except ApiError:
+        return None
+    return body.get("altcha")
 
 
 @blp.route("/polls/<int:poll_id>/votes", methods=["POST"])
@@ -43,7 +86,11 @@ def vote(poll_id: int) -> Response:
     if poll is None:
         raise ApiError("not_found", "No such poll.")
     option_ids = load_body(_vote_schema)["option_ids"]
-    outcome = cast_vote(rt.polls, rt.settings.secret_key, poll, option_ids, request_identity(), now)
+    identity = request_identity()
+    signals = ballot_signals(identity, now)
+    outcome = cast_vote(rt.polls, rt.settings.secret_key, poll, option_ids, identity, now, signals)
+    if outcome.accepted and signals.network_hash:
+        BURST_WATCH.ballot(poll.id, network_label(signals.network_hash), now.timestamp())
     body = outcome.poll_body()
     if outcome.error is not None:
         extra: dict[str, object] = {} if body is None else {"poll": body}

@@ -12,17 +12,27 @@ from pollsvc.models import ApiKey, AuditEvent
 from pollsvc.services import DbSession
 
 
+def event_row(actor: ApiKey | None, action: str, poll_id: int | None, details: dict[str, Any] | None,
+              now: datetime) -> dict[str, Any]:
+    """The audit event's columns: for the ORM, or for a store that writes it in its own transaction."""
+    return {
+        "at": now,
+        "api_key_id": actor.id if actor is not None else None,
+        "api_key_name": actor_name(actor),
+        "action": action,
+        "poll_id": poll_id,
+        "details": json.dumps(details, ensure_ascii=False) if details else None,
+    }
+
+
+def actor_name(actor: ApiKey | None) -> str:
+    return (actor.name or f"key {actor.prefix}") if actor is not None else "cli"
+
+
 def record(session: DbSession, actor: ApiKey | None, action: str, poll_id: int | None,
            details: dict[str, Any] | None, now: datetime) -> None:
     """Add an event to the caller's transaction, so it lands exactly when the change does."""
-    session.add(AuditEvent(
-        at=now,
-        api_key_id=actor.id if actor is not None else None,
-        api_key_name=(actor.name or f"key {actor.prefix}") if actor is not None else "cli",
-        action=action,
-        poll_id=poll_id,
-        details=json.dumps(details, ensure_ascii=False) if details else None,
-    ))
+    session.add(AuditEvent(**event_row(actor, action, poll_id, details, now)))
 
 
 def list_events(

@@ -23,6 +23,8 @@ class Counts:
     option_votes: Mapping[int, int] = field(default_factory=dict)
     first_vote_at: datetime | None = None
     last_vote_at: datetime | None = None
+    voided: int = 0
+    """Ballots set aside by an admin: stored, not in the other counts."""
 
     def with_ballot(self, option_ids: Iterable[int], at: datetime) -> Counts:
         """These counts plus one ballot for ``option_ids`` cast at ``at``."""
@@ -31,7 +33,7 @@ class Counts:
         for option_id in chosen:
             option_votes[option_id] = option_votes.get(option_id, 0) + 1
         return Counts(self.participants + 1, self.total_votes + len(chosen), option_votes,
-                      self.first_vote_at or at, max(self.last_vote_at or at, at))
+                      self.first_vote_at or at, max(self.last_vote_at or at, at), self.voided)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,7 @@ def results_body(poll: PollView) -> dict[str, Any]:
         "poll_id": poll.id,
         "participants": counts.participants,
         "total_votes": counts.total_votes,
+        "voided": counts.voided,
         "options": [
             {
                 "id": option.id,

@@ -38,15 +38,17 @@ def polls_report(
             PollCounterShard.poll_id.label("poll_id"),
             func.sum(PollCounterShard.participants).label("participants"),
             func.sum(PollCounterShard.total_votes).label("total_votes"),
+            func.sum(PollCounterShard.voided).label("voided"),
         )
         .group_by(PollCounterShard.poll_id)
         .subquery()
     )
     participants = func.coalesce(totals.c.participants, 0)
     total_votes = func.coalesce(totals.c.total_votes, 0)
+    voided = func.coalesce(totals.c.voided, 0)
     total = session.scalar(select(func.count()).select_from(Poll).where(*conditions)) or 0
     rows = session.execute(
-        select(Poll, participants, total_votes)
+        select(Poll, participants, total_votes, voided)
         .outerjoin(totals, totals.c.poll_id == Poll.id)
         .where(*conditions)
         .order_by(participants.desc(), total_votes.desc(), Poll.created_at.asc(), Poll.id.asc())
@@ -61,7 +63,8 @@ def polls_report(
             "status": poll_status(poll, now),
             "participants": int(p),
             "total_votes": int(v),
+            "voided": int(x),
         }
-        for poll, p, v in rows
+        for poll, p, v, x in rows
     ]
     return items, total

@@ -43,11 +43,14 @@ def _safe_cell(value: Any) -> str:
 
 
 def results_csv(poll: PollView) -> str:
-    """UTF-8 with BOM, CRLF, header row; cells that a spreadsheet would run as formulas neutralised."""
+    """UTF-8 with BOM, CRLF, header row; cells that a spreadsheet would run as formulas neutralised;
+    a last row ``voided`` when an admin voided ballots."""
     data = results_body(poll)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["option_id", "label", "votes", "percent"])
     for option in data["options"]:
         writer.writerow([_safe_cell(option[k]) for k in ("id", "label", "votes", "percent")])
+    if data["voided"]:  # a last row, after the options: ballots set aside, not in the counts above
+        writer.writerow(["voided", "Voided ballots (not counted)", data["voided"], ""])
     return "\ufeff" + buffer.getvalue()

@@ -15,7 +15,7 @@ from pollsvc.identity import (
 )
 from pollsvc.services.readmodel import PollView, poll_body, poll_status
 from pollsvc.services.reads import Caller, PollCache, PollReader
-from pollsvc.services.store import BallotRequest, OptionsChanged
+from pollsvc.services.store import BallotRequest, BallotSignals, OptionsChanged
 
 REFUSAL_OF_STATUS = {"scheduled": "poll_not_open", "closed": "poll_closed"}
 MISSING_IDENTITY = {"token": "invalid_voter_token", "user": "invalid_user_assertion"}
@@ -53,7 +53,7 @@ def votable_poll(cache: PollCache, poll_id: int, now: datetime) -> PollView | No
 
 
 def cast_vote(cache: PollCache, secret: str, view: PollView, option_ids: Sequence[int],
-              identity: RequestIdentity, now: datetime) -> VoteOutcome:
+              identity: RequestIdentity, now: datetime, signals: BallotSignals | None = None) -> VoteOutcome:
     """Check the poll's state, the voter's identity and the selection, then store the ballot.
 
     The order of refusals is the contract's: (404 and the body's shape, by the caller,) poll
@@ -62,7 +62,7 @@ def cast_vote(cache: PollCache, secret: str, view: PollView, option_ids: Sequenc
     poll_id = view.id
     current: PollView | None = view
     for attempt in range(2):
-        outcome = _attempt(cache, secret, current, option_ids, identity, now)
+        outcome = _attempt(cache, secret, current, option_ids, identity, now, signals or BallotSignals())
         if outcome is not None:
             return outcome
         # The poll's row no longer matches the cached view (closed, reopened, edited): reload.
@@ -74,7 +74,7 @@ def cast_vote(cache: PollCache, secret: str, view: PollView, option_ids: Sequenc
 
 
 def _attempt(cache: PollCache, secret: str, view: PollView | None, option_ids: Sequence[int],
-             identity: RequestIdentity, now: datetime) -> VoteOutcome | None:
+             identity: RequestIdentity, now: datetime, signals: BallotSignals) -> VoteOutcome | None:
     """An outcome, or None when the store saw a poll row unlike ``view``."""
     status = view.status(now) if view is not None else "missing"
     if view is None or status in ("draft", "archived", "missing"):
@@ -88,7 +88,7 @@ def _attempt(cache: PollCache, secret: str, view: PollView | None, option_ids: S
     problem = selection_problem(view, option_ids)
     if problem:
         return VoteOutcome("invalid_selection", problem)
-    ballot = BallotRequest(view.id, list(option_ids), keys, now, view.dedup, view.max_choices)
+    ballot = BallotRequest(view.id, list(option_ids), keys, now, view.dedup, view.max_choices, signals)
     try:
         result = cache.store.cast_ballot(ballot)
     except OptionsChanged:

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Blueprint, Response, render_template, request
 
 from pollsvc.errors import ApiError
+from pollsvc.runtime import runtime
 from pollsvc.schemas import is_article_id
 
 STATIC = Path(__file__).parent / "static" / "widget"
@@ -19,7 +20,7 @@ bp = Blueprint("widget", __name__, template_folder="templates", static_folder="s
 WIDGET_CACHE = "public, max-age=300"
 # Embeds may be framed by any site; they only talk to this service and load nothing inline.
 EMBED_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-             "connect-src 'self'; frame-ancestors *")
+             "connect-src 'self'; frame-ancestors {ancestors}")
 
 
 # The widget's source: small modules joined in this order (the one place it is declared) inside
@@ -31,6 +32,7 @@ WIDGET_MODULES = (
     "texts.js",  # vi/en strings
     "style.js",  # the CSS and the shadow roots' adopted sheet
     "dom.js",  # element helpers: text only, never markup
+    "pow.js",  # the proof of work a voter token costs (WebCrypto, off the main thread)
     "api.js",  # where the service is; reads, votes, the voter token
     "storage.js",  # localStorage (memory when blocked): token, receipts, polls of each article
     "view.js",  # one poll: choices, voting, results
@@ -66,6 +68,14 @@ def widget_js() -> Response:
     return response
 
 
+def frame_ancestors(origins: list[str] | str) -> str:
+    """Who may frame the embed pages: the same sites that may call the API (``POLLSVC_CORS_ORIGINS``),
+    and the service's own pages."""
+    if origins == "*":
+        return "*"
+    return " ".join(["'self'", *origins])
+
+
 def page(html: str, csp: str) -> Response:
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = csp
@@ -77,7 +87,7 @@ def _embed(attribute: str, value: str) -> Response:
     lang = "en" if request.args.get("lang") == "en" else "vi"
     user = request.args.get("user", "")  # a signed X-Poll-User assertion, for ``dedup: user`` polls
     html = render_template("widget/embed.html", attribute=attribute, value=value, lang=lang, user=user)
-    response = page(html, EMBED_CSP)
+    response = page(html, EMBED_CSP.format(ancestors=frame_ancestors(runtime().settings.cors_origin_list)))
     if user:
         response.headers["Cache-Control"] = "private, no-store"
     return response

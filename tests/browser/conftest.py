@@ -75,11 +75,14 @@ def page_errors(strict_page: Page) -> Iterator[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def live_server(migrated: str, instance_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real ``pollsvc serve`` for the module, on a freshly wiped database."""
+def live_server(migrated: str, instance_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+                host_origin: str) -> Iterator[Server]:
+    """One real ``pollsvc serve`` for the module, on a freshly wiped database, with the bot check
+    on (at a cost that keeps the suite quick) and the news site as its one allowed origin."""
     wipe(migrated)
     env = server_env(migrated, instance_dir, rate_limit_voters="1000/minute",
-                     rate_limit_vote="1000/minute", rate_limit_public_read="100000/minute")
+                     rate_limit_vote="1000/minute", rate_limit_public_read="100000/minute",
+                     cors_origins=host_origin, bot_check="pow", pow_base_cost="50")
     server = start_server(env, tmp_path_factory.mktemp("browser-server"), workers=1)
     yield server
     server.stop()
@@ -130,21 +133,49 @@ class _HostHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def host_site() -> Iterator[Callable[[str, str], str]]:
-    """A news site on ``http://localhost:PORT``: ``host_site("/a.html", html)`` returns the URL."""
+def _serve_site() -> _HostSite:
     server = _HostSite(("127.0.0.1", 0), _HostHandler)
     server.pages = {}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def host_server() -> Iterator[_HostSite]:
+    server = _serve_site()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def other_site() -> Iterator[Callable[[str, str], str]]:
+    """Some other site (``http://localhost:OTHER_PORT``), not among the service's allowed origins:
+    ``other_site("/p.html", html)`` returns the URL."""
+    server = _serve_site()
 
     def add(path: str, html: str) -> str:
         server.pages[path] = html
-        return f"http://localhost:{port}{path}"
+        return f"http://localhost:{server.server_address[1]}{path}"
 
     yield add
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def host_origin(host_server: _HostSite) -> str:
+    """The news site's origin: the one site the service lets call its API and frame its embeds."""
+    return f"http://localhost:{host_server.server_address[1]}"
+
+
+@pytest.fixture(scope="session")
+def host_site(host_server: _HostSite, host_origin: str) -> Callable[[str, str], str]:
+    """A news site on ``http://localhost:PORT``: ``host_site("/a.html", html)`` returns the URL."""
+
+    def add(path: str, html: str) -> str:
+        host_server.pages[path] = html
+        return host_origin + path
+
+    return add
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.helpers import Server
+from tests.helpers import Server, mint_token_over_http
 
 Api = Callable[..., requests.Response]
 OPTIONS = [{"label": "Rất hữu ích"}, {"label": "Bình thường"}, {"label": "Chưa rõ"}]
@@ -57,7 +57,7 @@ def create_poll(live_api: Api, **fields: Any) -> dict[str, Any]:
 
 
 def vote(server: Server, poll: dict[str, Any], option: int = 0) -> None:
-    token = requests.post(server.url + "/api/v1/voters", timeout=10).json()["voter_token"]
+    token = mint_token_over_http(server.url)
     response = requests.post(f"{server.url}/api/v1/polls/{poll['id']}/votes", timeout=10,
                              json={"option_ids": [poll["options"][option]["id"]]},
                              headers={"X-Voter-Token": token})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from pollsvc.testing import LoopbackVoter
 from tests.browser.helpers import Api, create_poll, make_key, run_axe, save_screenshot, sign_in, vote
 from tests.helpers import Server
 
@@ -168,3 +170,42 @@ def test_dashboard_has_no_serious_accessibility_violations(axe_page: Page, live_
     page.goto(live_server.url + "/dashboard")
     expect(report_rows(page).first).to_contain_text("Dịch vụ công của phường thế nào?")
     save_screenshot(page, "dashboard-report.png")
+
+
+def test_integrity_panel_shows_a_burst_and_voids_and_restores_it(axe_page: Page, live_server: Server,
+                                                                  live_api: Api, live_admin_key: str,
+                                                                  axe_source: str) -> None:
+    """Ten ballots in a minute from one /24, with tokens it minted just before, and three readers
+    elsewhere: the panel calls the ten stuffing, marks them on the chart, and voiding them (and
+    restoring them) moves every figure on the page."""
+    page = axe_page
+    poll = create_poll(live_api, article_id="tin-integrity", question="Ai xứng đáng giải thưởng?",
+                       options=[{"label": label} for label in LABELS], results_visibility="always")
+    port = int(live_server.url.rsplit(":", 1)[1])
+    if time.time() % 60 > 40:  # the ten go in within seconds: keep them in one minute
+        time.sleep(61 - time.time() % 60)
+    for i in range(10):
+        assert LoopbackVoter(port, f"127.66.1.{i + 1}").vote(poll, 2) == 201
+    for i in range(3):
+        assert LoopbackVoter(port, f"127.67.{i + 1}.1").vote(poll, 0) == 201
+    sign_in(page, f"{live_server.url}/dashboard?poll={poll['id']}", live_admin_key)
+    expect(page.locator("#stat-participants")).to_have_text("13")
+    panel = page.get_by_role("region", name="Đợt bỏ phiếu dồn dập")
+    burst = panel.get_by_role("row").filter(has_text="Gian lận")
+    expect(burst).to_have_count(1)
+    expect(burst).to_contain_text("10")
+    expect(page.locator("#timeline-chart .column.burst")).to_have_count(1)
+    expect(page.locator("#integrity-summary")).to_contain_text("10 phiếu bị đánh dấu")
+    assert run_axe(page, axe_source) == []
+
+    burst.get_by_role("button", name="Hủy 10 phiếu").click()
+    expect(page.get_by_role("status").filter(has_text="Đã hủy 10 phiếu")).to_be_visible()
+    expect(page.locator("#stat-participants")).to_have_text("3")
+    expect(page.locator("#stat-voided")).to_have_text("10")
+    expect(page.locator("#results-rows").get_by_role("row").nth(2)).to_contain_text("0")
+    voids = page.get_by_role("region", name="Phiếu đã hủy")
+    voids.get_by_role("button", name="Khôi phục").click()
+    expect(page.locator("#stat-participants")).to_have_text("13")
+    expect(page.locator("#stat-voided")).to_have_text("0")
+    expect(voids).to_contain_text("Đã khôi phục")
+    save_screenshot(page, "dashboard-integrity")

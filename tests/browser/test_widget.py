@@ -12,13 +12,13 @@ from playwright.sync_api import Page, expect
 
 from pollsvc.identity import sign_user_assertion
 from tests.browser.helpers import OPTIONS, Api, article_page, host_page, make_poll, run_axe
-from tests.helpers import USER_SECRET, Server, start_server
+from tests.helpers import USER_SECRET, Server, mint_token_over_http, start_server
 
 pytestmark = pytest.mark.browser
 
 
 def vote_via_api(server_url: str, poll: dict[str, Any], option_index: int = 0) -> requests.Response:
-    token = requests.post(f"{server_url}/api/v1/voters", timeout=10).json()["voter_token"]
+    token = mint_token_over_http(server_url)
     return requests.post(f"{server_url}/api/v1/polls/{poll['id']}/votes", timeout=10,
                          json={"option_ids": [poll["options"][option_index]["id"]]},
                          headers={"X-Voter-Token": token})

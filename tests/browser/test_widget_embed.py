@@ -66,10 +66,10 @@ def test_poll_iframe_in_english(page: Page, live_server: Server, live_api: Api,
     page.wait_for_function("() => window.heights.some(m => m.pollsvcHeight > 0)")
 
 
-def test_embed_page_headers(live_server: Server) -> None:
+def test_embed_page_headers(live_server: Server, host_origin: str) -> None:
     response = requests.get(f"{live_server.url}/embed/articles/anything", timeout=10)
     assert response.status_code == 200
-    assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
+    assert response.headers["Content-Security-Policy"].endswith(f"frame-ancestors 'self' {host_origin}")
     assert "X-Frame-Options" not in response.headers
 
 

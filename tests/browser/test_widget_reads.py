@@ -66,13 +66,14 @@ def test_first_time_reader_sends_no_identity_and_no_custom_header(
     assert "x-poll-receipt" not in headers
     assert "x-poll-user" not in headers
     assert "content-type" not in headers  # a simple CORS GET: no preflight
-    assert api.paths() == ["GET articles/first-read/polls"]  # no voter token is minted to read
     assert responses[0].headers["cache-control"].startswith("public")  # shared-cacheable
     assert responses[0].json()["polls"][0]["id"] == poll["id"]
-    # nothing about this reader is written down by a read
-    assert stored(page, live_server, "receipts") is None
+    # While the reader reads, the widget pays the proof of work for a token in the background
+    # (after the read, never before it and never on it), so that voting does not wait.
+    page.wait_for_function(f"() => localStorage.getItem('pollsvc:voter:{live_server.url}')")
+    assert api.paths() == ["GET articles/first-read/polls", "GET voters/challenge", "POST voters"]
+    assert stored(page, live_server, "receipts") is None  # nothing about the reader's votes yet
     assert stored(page, live_server, "articles") is None
-    assert stored(page, live_server, "voter") is None
 
 
 def test_voter_reloads_with_a_receipt_and_sees_the_results(

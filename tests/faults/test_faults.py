@@ -68,7 +68,7 @@ class Load:
         session = requests.Session()
         while not self.stop_event.is_set():
             poll = rng.choice(self.polls)
-            token = issue_voter_token(TEST_SECRET)
+            token = issue_voter_token(TEST_SECRET, time.time())
             option = rng.choice(poll["options"])["id"]
             t0 = time.monotonic()
             status: int | None
@@ -174,9 +174,9 @@ def stack(pg_cluster: PgCluster, redis_server: RedisServer,
 
 
 def token_key(token: str) -> bytes:
-    voter_id = read_voter_token(TEST_SECRET, token)
-    assert voter_id is not None
-    return keyed_hash(TEST_SECRET, "token", voter_id)
+    voter = read_voter_token(TEST_SECRET, token, time.time(), 86_400)
+    assert voter is not None
+    return keyed_hash(TEST_SECRET, "token", voter.voter_id)
 
 
 def check_ballots(stack: Stack, load: Load) -> dict[str, int]:

@@ -7,13 +7,23 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from pollsvc.services.store.base import BallotRequest, CastResult, OptionsChanged, PollState, Store
+from pollsvc.services.store.base import (
+    BallotRequest,
+    BallotSignals,
+    CastResult,
+    MinuteCount,
+    OptionsChanged,
+    PollState,
+    Store,
+)
 from pollsvc.services.store.postgres import PostgresStore
 from pollsvc.services.store.sqlite import SqliteStore
+from pollsvc.services.store.voids import VoidRecord
 
 STORES: dict[str, type[Store]] = {"postgresql": PostgresStore, "sqlite": SqliteStore}
 
-__all__ = ["BallotRequest", "CastResult", "OptionsChanged", "PollState", "Store", "engine_options", "make_store"]
+__all__ = ["BallotRequest", "BallotSignals", "CastResult", "MinuteCount", "OptionsChanged", "PollState", "Store",
+           "VoidRecord", "engine_options", "make_store"]
 
 
 def _store_class(url: str) -> type[Store]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, func, literal, select, tuple_
+from sqlalchemy import Connection, Engine, case, delete, func, literal, select, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from pollsvc.identity import BallotKeys
@@ -23,8 +23,12 @@ from pollsvc.models import (
     PollCounterShard,
     PollHourlyCount,
     Selection,
+    SpentChallenge,
+    TokenMint,
 )
 from pollsvc.services.readmodel import Counts, OptionView, PollView
+from pollsvc.services.store import voids
+from pollsvc.services.store.voids import VoidRecord
 
 T = TypeVar("T")
 
@@ -39,10 +43,25 @@ class BallotRequest:
     now: datetime
     dedup: str
     max_choices: int
+    signals: BallotSignals = field(default_factory=lambda: BallotSignals())
 
     @property
     def hour(self) -> datetime:
-        return self.now.replace(minute=0, second=0, microsecond=0)
+        return hour_of(self.now)
+
+
+@dataclass(frozen=True, slots=True)
+class BallotSignals:
+    """What the integrity report reads of a ballot: the voter's network (keyed hash), the
+    network that minted the voter's token (its label) and the token's age at the vote."""
+
+    network_hash: bytes | None = None
+    token_network: str | None = None
+    token_age: int | None = None
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +95,21 @@ class OptionsChanged(Exception):
     """An option of the ballot no longer exists: the poll's options were replaced meanwhile."""
 
 
+@dataclass(frozen=True, slots=True)
+class MinuteCount:
+    """Ballots of one network in one minute of a poll (for the integrity report)."""
+
+    network_hash: bytes | None
+    minute: datetime
+    ballots: int
+    voided: int
+    token_age_sum: int
+    token_ages: int
+    """How many of the ballots had a token (with an age)."""
+    minted_here: int
+    """How many of the ballots' tokens were minted from this same network."""
+
+
 class Store:
     """The database behind the hot paths and the counters; one subclass per dialect.
 
@@ -84,6 +118,8 @@ class Store:
     """
 
     dialect = ""
+    insert: Any = None
+    """The dialect's INSERT construct (it has ``on_conflict_do_update``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -123,6 +159,86 @@ class Store:
 
     def migration_lock(self) -> contextlib.AbstractContextManager[None]:
         raise NotImplementedError
+
+    def hour_expr(self, column: Any) -> Any:
+        """SQL for the UTC hour a timestamp column falls in, typed as a timestamp."""
+        raise NotImplementedError
+
+    def minute_expr(self, column: Any) -> Any:
+        raise NotImplementedError
+
+    def label_expr(self, column: Any) -> Any:
+        """SQL for a network hash's label (``identity.network_label``: its first 6 bytes in hex)."""
+        raise NotImplementedError
+
+    def _upsert(self, connection: Connection, table: Any, values: dict[str, Any], index_elements: list[str],
+                set_: dict[str, Any]) -> None:
+        statement = self.insert(table).values(**values)
+        connection.execute(statement.on_conflict_do_update(index_elements=index_elements, set_=set_))
+
+    # ---- voiding ----
+
+    def void_ballots(self, *, poll_id: int, network_hash: bytes, starts_at: datetime, ends_at: datetime,
+                     burst: str | None, audit: dict[str, Any], now: datetime) -> VoidRecord | None:
+        with self.engine.begin() as connection:
+            return voids.void_ballots(connection, self._upsert, self.hour_expr, poll_id=poll_id,
+                                      network_hash=network_hash, starts_at=starts_at, ends_at=ends_at,
+                                      burst=burst, audit=audit, now=now)
+
+    def restore_void(self, *, poll_id: int, void_id: int, audit: dict[str, Any], now: datetime) -> VoidRecord | None:
+        with self.engine.begin() as connection:
+            return voids.restore_void(connection, self._upsert, self.hour_expr, poll_id=poll_id, void_id=void_id,
+                                      audit=audit, now=now)
+
+    def network_by_label(self, poll_id: int, label: str) -> bytes | None:
+        """The network hash of one of the poll's ballots whose label is ``label``."""
+        query = (select(Ballot.network_hash).where(Ballot.poll_id == poll_id,
+                                                   self.label_expr(Ballot.network_hash) == label).limit(1))
+        found = self.run(lambda c: c.execute(query).scalar())
+        return None if found is None else bytes(found)
+
+    def list_voids(self, poll_id: int) -> list[VoidRecord]:
+        return self.run(lambda c: voids.list_voids(c, poll_id))
+
+    # ---- integrity signals ----
+
+    def redeem_solution(self, digest: bytes, expires_at: datetime, network_hash: bytes, now: datetime) -> bool:
+        """Mark a proof-of-work solution spent (True the first time, in any process) and count the
+        token it mints for its network and hour."""
+        with self.engine.begin() as connection:
+            if random.random() < 0.01:  # expired solutions can no longer be replayed: forget them
+                connection.execute(delete(SpentChallenge).where(SpentChallenge.expires_at < now))
+            claimed = connection.execute(
+                self.insert(SpentChallenge).values(digest=digest, expires_at=expires_at)
+                .on_conflict_do_nothing().returning(SpentChallenge.digest)).first()
+            if claimed is None:
+                return False
+            self._upsert(connection, TokenMint, {"network_hash": network_hash, "hour": hour_of(now), "tokens": 1},
+                         ["network_hash", "hour"], {"tokens": TokenMint.tokens + 1})
+            return True
+
+    def ballot_minutes(self, poll_id: int) -> list[MinuteCount]:
+        """The poll's ballots per network and minute, with their token signals."""
+        minute = self.minute_expr(Ballot.created_at).label("minute")
+        query = (
+            select(Ballot.network_hash, minute, func.count(), func.count(Ballot.void_id),
+                   func.coalesce(func.sum(Ballot.token_age), 0), func.count(Ballot.token_age),
+                   func.sum(case((Ballot.token_network == self.label_expr(Ballot.network_hash), 1), else_=0)))
+            .where(Ballot.poll_id == poll_id).group_by(Ballot.network_hash, minute).order_by(minute)
+        )
+        return [MinuteCount(network, at, int(n), int(v), int(age_sum), int(ages), int(here or 0))
+                for network, at, n, v, age_sum, ages, here in self.run(lambda c: c.execute(query).all())]
+
+    def tokens_minted(self, network_hashes: Iterable[bytes], since: datetime, until: datetime) -> dict[bytes, int]:
+        """Tokens minted per network between the hours of ``since`` and ``until`` (inclusive)."""
+        hashes = list(network_hashes)
+        if not hashes:
+            return {}
+        query = (select(TokenMint.network_hash, func.sum(TokenMint.tokens))
+                 .where(TokenMint.network_hash.in_(hashes), TokenMint.hour >= hour_of(since),
+                        TokenMint.hour <= hour_of(until))
+                 .group_by(TokenMint.network_hash))
+        return {bytes(h): int(n) for h, n in self.run(lambda c: c.execute(query).all())}
 
     # ---- shared ----
 
@@ -209,11 +325,11 @@ def load_counts(connection: Connection, ids: list[int]) -> dict[int, Counts]:
     if not ids:
         return {}
     totals = {
-        poll_id: (int(participants or 0), int(total or 0), first, last)
-        for poll_id, participants, total, first, last in connection.execute(
+        poll_id: (int(participants or 0), int(total or 0), first, last, int(voided or 0))
+        for poll_id, participants, total, first, last, voided in connection.execute(
             select(PollCounterShard.poll_id, func.sum(PollCounterShard.participants),
                    func.sum(PollCounterShard.total_votes), func.min(PollCounterShard.first_vote_at),
-                   func.max(PollCounterShard.last_vote_at))
+                   func.max(PollCounterShard.last_vote_at), func.sum(PollCounterShard.voided))
             .where(PollCounterShard.poll_id.in_(ids)).group_by(PollCounterShard.poll_id)
         )
     }
@@ -226,8 +342,8 @@ def load_counts(connection: Connection, ids: list[int]) -> dict[int, Counts]:
         option_votes[poll_id][option_id] = int(votes or 0)
     counts = {}
     for poll_id in ids:
-        participants, total, first, last = totals.get(poll_id, (0, 0, None, None))
-        counts[poll_id] = Counts(participants, total, option_votes[poll_id], first, last)
+        participants, total, first, last, voided = totals.get(poll_id, (0, 0, None, None, 0))
+        counts[poll_id] = Counts(participants, total, option_votes[poll_id], first, last, voided)
     return counts
 
 
@@ -248,43 +364,50 @@ def clear_counters(connection: Connection, poll_ids: list[int] | None) -> None:
         connection.execute(statement)
 
 
-def rebuild_from_ballots(connection: Connection, poll_ids: list[int] | None, hour_of: Any) -> int:
-    """Counter rows from the ballots, on shard 0: ``hour_of(column)`` truncates to the UTC hour."""
+def rebuild_from_ballots(connection: Connection, poll_ids: list[int] | None, hour_expr: Any) -> int:
+    """Counter rows from the ballots, on shard 0; voided ballots are counted as voided only.
+    ``hour_expr(column)`` truncates a timestamp to its UTC hour, as the votes store it."""
     clear_counters(connection, poll_ids)
 
     def only(column: Any) -> Any:
         return column.in_(poll_ids) if poll_ids is not None else column.isnot(None)
 
+    counted = Ballot.void_id.is_(None)
     option_rows = connection.execute(
-        select(Option.poll_id, Selection.option_id, func.count())
-        .join(Option, Option.id == Selection.option_id)
-        .where(only(Option.poll_id)).group_by(Option.poll_id, Selection.option_id)
+        select(Ballot.poll_id, Selection.option_id, func.count())
+        .join(Ballot, Ballot.id == Selection.ballot_id)
+        .where(only(Ballot.poll_id), counted).group_by(Ballot.poll_id, Selection.option_id)
     ).all()
     selections: dict[int, int] = {}
     for poll_id, _option_id, votes in option_rows:
         selections[poll_id] = selections.get(poll_id, 0) + votes
+    voided = dict(connection.execute(
+        select(Ballot.poll_id, func.count()).where(only(Ballot.poll_id), Ballot.void_id.isnot(None))
+        .group_by(Ballot.poll_id)).all())
     rows = connection.execute(
         select(Ballot.poll_id, func.count(), func.min(Ballot.created_at), func.max(Ballot.created_at))
-        .where(only(Ballot.poll_id)).group_by(Ballot.poll_id)
+        .where(only(Ballot.poll_id), counted).group_by(Ballot.poll_id)
     ).all()
-    if rows:
-        connection.execute(PollCounterShard.__table__.insert(), [
-            {"poll_id": poll_id, "shard": 0, "participants": n, "total_votes": selections.get(poll_id, 0),
-             "first_vote_at": first, "last_vote_at": last}
-            for poll_id, n, first, last in rows
-        ])
+    shards = {poll_id: {"poll_id": poll_id, "shard": 0, "participants": n, "total_votes": selections.get(poll_id, 0),
+                        "first_vote_at": first, "last_vote_at": last, "voided": 0}
+              for poll_id, n, first, last in rows}
+    for poll_id, n in voided.items():
+        shards.setdefault(poll_id, {"poll_id": poll_id, "shard": 0, "participants": 0, "total_votes": 0,
+                                    "first_vote_at": None, "last_vote_at": None})["voided"] = n
+    if shards:
+        connection.execute(PollCounterShard.__table__.insert(), list(shards.values()))
     if option_rows:
         connection.execute(OptionCounterShard.__table__.insert(), [
             {"option_id": option_id, "shard": 0, "poll_id": poll_id, "votes": votes}
             for poll_id, option_id, votes in option_rows
         ])
-    hour = hour_of(Ballot.created_at)
+    hour = hour_expr(Ballot.created_at)
     connection.execute(PollHourlyCount.__table__.insert().from_select(
         ["poll_id", "hour", "shard", "participants"],
         select(Ballot.poll_id, hour, literal(0), func.count())
-        .where(only(Ballot.poll_id)).group_by(Ballot.poll_id, hour),
+        .where(only(Ballot.poll_id), counted).group_by(Ballot.poll_id, hour),
     ))
-    return len(rows)
+    return len(shards)
 
 
 @contextlib.contextmanager

@@ -7,8 +7,11 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, text
+from sqlalchemy import Connection, func, text, type_coerce
+from sqlalchemy.dialects import postgresql
 
+from pollsvc.identity import NETWORK_TAG_BYTES
+from pollsvc.models import UTCDateTime
 from pollsvc.services.readmodel import Counts
 from pollsvc.services.store.base import (
     BallotRequest,
@@ -24,6 +27,7 @@ MIGRATION_LOCK_ID = 0x706F6C6C  # "poll"
 
 class PostgresStore(Store):
     dialect = "postgresql"
+    insert = staticmethod(postgresql.insert)
 
     @staticmethod
     def engine_options() -> dict[str, Any]:
@@ -40,6 +44,8 @@ class PostgresStore(Store):
             "dedup": ballot.dedup, "max_choices": ballot.max_choices,
             "kinds": [kind for kind, _ in keys], "hashes": [key for _, key in keys],
             "key_count": len(keys), "option_ids": chosen, "choices": len(chosen),
+            "network_hash": ballot.signals.network_hash, "token_network": ballot.signals.token_network,
+            "token_age": ballot.signals.token_age,
         }
 
         def cast(connection: Connection) -> Any:
@@ -51,7 +57,7 @@ class PostgresStore(Store):
         row = self.run(cast)
         counts = Counts(int(row.participants), int(row.total_votes),
                         dict(zip(row.option_ids or [], (int(v) for v in row.votes or []), strict=True)),
-                        utc(row.first_vote_at), utc(row.last_vote_at))
+                        utc(row.first_vote_at), utc(row.last_vote_at), int(row.voided))
         poll = None if row.state is None else PollState(row.state, utc(row.archived_at), utc(row.opens_at),
                                                         utc(row.closes_at), row.dedup, row.max_choices)
         if row.ballot_id is None:
@@ -64,7 +70,16 @@ class PostgresStore(Store):
         with self.engine.begin() as connection:
             # Votes wait while the counters are rebuilt: none is lost or counted twice.
             connection.exec_driver_sql("LOCK TABLE ballots, selections IN SHARE MODE")
-            return rebuild_from_ballots(connection, ids, lambda column: func.date_trunc("hour", column, "UTC"))
+            return rebuild_from_ballots(connection, ids, self.hour_expr)
+
+    def hour_expr(self, column: Any) -> Any:
+        return type_coerce(func.date_trunc("hour", column, "UTC"), UTCDateTime())
+
+    def minute_expr(self, column: Any) -> Any:
+        return type_coerce(func.date_trunc("minute", column, "UTC"), UTCDateTime())
+
+    def label_expr(self, column: Any) -> Any:
+        return func.encode(func.substring(column, 1, NETWORK_TAG_BYTES), "hex")
 
     @contextlib.contextmanager
     def migration_lock(self) -> Iterator[None]:
@@ -104,8 +119,10 @@ WITH poll AS (
     ON CONFLICT DO NOTHING
     RETURNING 1
 ), ballot AS (
-    INSERT INTO ballots (id, poll_id, created_at)
-    SELECT id, %(poll_id)s, %(now)s FROM new_ballot WHERE (SELECT count(*) FROM new_keys) = %(key_count)s
+    INSERT INTO ballots (id, poll_id, created_at, network_hash, token_network, token_age)
+    SELECT id, %(poll_id)s, %(now)s, CAST(%(network_hash)s AS bytea), CAST(%(token_network)s AS varchar),
+           CAST(%(token_age)s AS integer)
+    FROM new_ballot WHERE (SELECT count(*) FROM new_keys) = %(key_count)s
     RETURNING id
 ), chosen AS (
     INSERT INTO selections (ballot_id, option_id)
@@ -127,7 +144,8 @@ WITH poll AS (
     ON CONFLICT (option_id, shard) DO UPDATE SET votes = s.votes + 1
 ), poll_sums AS (
     SELECT coalesce(sum(participants), 0) AS participants, coalesce(sum(total_votes), 0) AS total_votes,
-           min(first_vote_at) AS first_vote_at, max(last_vote_at) AS last_vote_at
+           min(first_vote_at) AS first_vote_at, max(last_vote_at) AS last_vote_at,
+           coalesce(sum(voided), 0) AS voided
     FROM poll_counter_shards WHERE poll_id = %(poll_id)s
 ), option_sums AS (
     SELECT option_id, sum(votes) AS votes FROM option_counter_shards WHERE poll_id = %(poll_id)s
@@ -137,6 +155,7 @@ SELECT (SELECT id FROM ballot) AS ballot_id,
        EXISTS (SELECT 1 FROM accepting) AS accepting,
        poll.state, poll.archived_at, poll.opens_at, poll.closes_at, poll.dedup, poll.max_choices,
        poll_sums.participants, poll_sums.total_votes, poll_sums.first_vote_at, poll_sums.last_vote_at,
+       poll_sums.voided,
        (SELECT array_agg(option_id ORDER BY option_id) FROM option_sums) AS option_ids,
        (SELECT array_agg(votes ORDER BY option_id) FROM option_sums) AS votes
 FROM poll_sums LEFT JOIN poll ON true

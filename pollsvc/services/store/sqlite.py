@@ -9,9 +9,10 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, exists, func, literal, select
+from sqlalchemy import Connection, Engine, event, exists, func, literal, select, type_coerce
 from sqlalchemy.dialects.sqlite import insert
 
+from pollsvc.identity import NETWORK_TAG_BYTES
 from pollsvc.models import (
     Ballot,
     BallotKey,
@@ -20,6 +21,7 @@ from pollsvc.models import (
     PollCounterShard,
     PollHourlyCount,
     Selection,
+    UTCDateTime,
 )
 from pollsvc.services.store.base import (
     BallotRequest,
@@ -33,10 +35,12 @@ from pollsvc.services.store.base import (
 
 # SQLAlchemy's SQLite DATETIME format: hour buckets must be spelled exactly as it stores them.
 HOUR_FORMAT = "%Y-%m-%d %H:00:00.000000"
+MINUTE_FORMAT = "%Y-%m-%d %H:%M:00.000000"
 
 
 class SqliteStore(Store):
     dialect = "sqlite"
+    insert = staticmethod(insert)
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
@@ -64,7 +68,16 @@ class SqliteStore(Store):
         # The first delete takes the write lock: no vote lands until the rebuild commits.
         with self.engine.begin() as connection:
             return rebuild_from_ballots(connection, list(poll_ids) if poll_ids is not None else None,
-                                        lambda column: func.strftime(HOUR_FORMAT, column))
+                                        self.hour_expr)
+
+    def hour_expr(self, column: Any) -> Any:
+        return type_coerce(func.strftime(HOUR_FORMAT, column), UTCDateTime())
+
+    def minute_expr(self, column: Any) -> Any:
+        return type_coerce(func.strftime(MINUTE_FORMAT, column), UTCDateTime())
+
+    def label_expr(self, column: Any) -> Any:
+        return func.lower(func.hex(func.substr(column, 1, NETWORK_TAG_BYTES)))
 
     @contextlib.contextmanager
     def migration_lock(self) -> Iterator[None]:
@@ -89,10 +102,13 @@ def _cast(connection: Connection, ballot: BallotRequest) -> CastResult:
         (Poll.opens_at.is_(None)) | (Poll.opens_at <= now), (Poll.closes_at.is_(None)) | (Poll.closes_at > now),
         Poll.dedup == ballot.dedup, Poll.max_choices >= len(ballot.option_ids),
     )
-    new_ballot = select(literal(poll_id), literal(now, Ballot.created_at.type)).where(accepting)
-    ballot_id = connection.execute(
-        insert(Ballot).from_select(["poll_id", "created_at"], new_ballot).returning(Ballot.id)
-    ).scalar()
+    signals = ballot.signals
+    new_ballot = select(
+        literal(poll_id), literal(now, Ballot.created_at.type), literal(signals.network_hash, Ballot.network_hash.type),
+        literal(signals.token_network, Ballot.token_network.type), literal(signals.token_age, Ballot.token_age.type),
+    ).where(accepting)
+    columns = ["poll_id", "created_at", "network_hash", "token_network", "token_age"]
+    ballot_id = connection.execute(insert(Ballot).from_select(columns, new_ballot).returning(Ballot.id)).scalar()
     if ballot_id is None:
         return CastResult(None, load_counts(connection, [poll_id])[poll_id], poll_state(connection, poll_id))
     keys = sorted(ballot.keys)

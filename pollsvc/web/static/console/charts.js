@@ -43,8 +43,9 @@ export function barChart(options, name, container) {
   return chart;
 }
 
-/** Columns of participants per bucket, with a light grid and a few time labels. */
-export function columnChart(buckets, name, formatLabel, container) {
+/** Columns of participants per bucket, with a light grid and a few time labels; the buckets whose
+ * start is in `marked` (bursts flagged as stuffing) are drawn in the alert colour. */
+export function columnChart(buckets, name, formatLabel, container, marked = new Set()) {
   const WIDTH = widthOf(container);
   const height = 240;
   const left = 44;
@@ -73,8 +74,9 @@ export function columnChart(buckets, name, formatLabel, container) {
   buckets.forEach((bucket, i) => {
     const h = (bucket.participants / nice) * plotH;
     const x = left + i * step + (step - barWidth) / 2;
-    chart.append(svg("rect", { x, y: top + plotH - h, width: barWidth, height: h, class: "column" },
-      svg("title", {}, `${formatLabel(bucket.start)}: ${formatNumber(bucket.participants)}`)));
+    const burst = marked.has(bucket.start);
+    chart.append(svg("rect", { x, y: top + plotH - h, width: barWidth, height: h, class: burst ? "column burst" : "column" },
+      svg("title", {}, `${formatLabel(bucket.start)}: ${formatNumber(bucket.participants)}${burst ? " · " + t("verdict_stuffing") : ""}`)));
     if (i % every === 0) {
       chart.append(svg("text", { x: x + barWidth / 2, y: height - 8, "text-anchor": "middle", class: "axis" },
         formatLabel(bucket.start)));

@@ -3,14 +3,16 @@
 
 import {
   $, $$, LANG, api, errorText, formatDateTime, formatNumber, formatPercent, formatShortDateTime, h, localToIso, renderPager,
-  setupSession, statusBadge, t, withLang,
+  setupSession, statusBadge, storedRole, t, withLang,
 } from "./common.js";
 import { barChart, columnChart } from "./charts.js";
 
 const PER_PAGE = 20;
 const REFRESH_MS = 5000;
 const pollId = document.body.dataset.pollId;
-const state = { page: 1, filters: {}, interval: "hour", timer: null, poll: null, active: false, drawn: null };
+const state = {
+  page: 1, filters: {}, interval: "hour", timer: null, poll: null, active: false, drawn: null, integrity: null,
+};
 
 // ---- ranking ----
 
@@ -61,13 +63,17 @@ async function loadPoll() {
   clearTimeout(state.timer);
   if (!state.active) return;
   try {
-    const [poll, results, series] = await Promise.all([
+    const [poll, results, series, integrity, voids] = await Promise.all([
       api(`/polls/${pollId}`),
       api(`/polls/${pollId}/results`),
       api(`/polls/${pollId}/results/timeseries?interval=${state.interval}`),
+      api(`/polls/${pollId}/integrity`),
+      api(`/polls/${pollId}/voids`),
     ]);
     $("#poll-error").hidden = true;
+    state.integrity = integrity;
     renderPoll(poll, results, series);
+    renderIntegrity(integrity, voids.items);
     const live = poll.status === "open" || poll.status === "scheduled";
     $("#refresh-note").textContent = live
       ? `${t("auto_refresh")} ${t("updated_at", { time: new Date().toLocaleTimeString(LANG) })}`
@@ -90,6 +96,7 @@ function renderPoll(poll, results, series) {
   $("#stat-votes").textContent = formatNumber(results.total_votes);
   $("#stat-first").textContent = formatShortDateTime(results.first_vote_at);
   $("#stat-last").textContent = formatShortDateTime(results.last_vote_at);
+  $("#stat-voided").textContent = formatNumber(results.voided);
 
   state.drawn = [poll, results, series];
   const resultsBox = $("#results-chart");
@@ -101,10 +108,91 @@ function renderPoll(poll, results, series) {
 
   const name = t(`timeline_chart_${series.interval}`, { q: poll.question });
   const timelineBox = $("#timeline-chart");
-  timelineBox.replaceChildren(columnChart(series.buckets, name, bucketLabel, timelineBox));
+  const marked = burstBuckets(series);
+  timelineBox.replaceChildren(columnChart(series.buckets, name, bucketLabel, timelineBox, marked));
+  $("#timeline-bursts").hidden = marked.size === 0;
   $("#timeline-rows").replaceChildren(...series.buckets.map((bucket) => h("tr", {},
     h("td", {}, formatDateTime(bucket.start)),
     h("td", { class: "num" }, formatNumber(bucket.participants)))));
+}
+
+// ---- integrity: bursts, networks, voids ----
+
+/** The chart's buckets (hour or day starts, as the API spells them) that hold a stuffing burst. */
+function burstBuckets(series) {
+  const marked = new Set();
+  const starts = series.buckets.map((b) => [b.start, Date.parse(b.start)]);
+  const length = series.interval === "hour" ? 3600e3 : 86400e3;
+  for (const burst of state.integrity?.bursts || []) {
+    if (burst.verdict !== "stuffing") continue;
+    const from = Date.parse(burst.start), to = Date.parse(burst.end);
+    for (const [text, at] of starts) if (at < to && at + length > from) marked.add(text);
+  }
+  return marked;
+}
+
+const period = (from, to) => `${formatShortDateTime(from)} – ${formatShortDateTime(to)}`;
+const verdict = (v) => h("span", { class: `verdict-${v}`, text: t(`verdict_${v}`) });
+
+function renderIntegrity(report, voids) {
+  const admin = storedRole() === "admin";
+  $("#integrity-summary").textContent = t("integrity_summary", {
+    ballots: formatNumber(report.ballots), networks: formatNumber(report.networks),
+    top: formatPercent(report.top_share["1"]).replace(" %", ""), flagged: formatNumber(report.flagged_ballots),
+  });
+  const voidedBursts = new Set(voids.filter((v) => !v.restored_at).map((v) => v.burst));
+  $("#burst-rows").replaceChildren(...report.bursts.map((burst) => h("tr", {},
+    h("td", {}, period(burst.start, burst.end)),
+    h("td", {}, burst.network ? h("code", {}, burst.network) : t("whole_poll")),
+    h("td", { class: "num" }, formatNumber(burst.ballots)),
+    h("td", { class: "num" }, formatNumber(burst.peak_per_minute)),
+    h("td", {}, verdict(burst.verdict), burst.reasons.length ? h("div", { class: "muted small" },
+      burst.reasons.join("; ")) : null),
+    h("td", {}, admin && burst.network && !voidedBursts.has(burst.id)
+      ? h("button", { type: "button", class: "btn btn-danger btn-small", onclick: () => voidBurst(burst) },
+        t("void_burst", { n: formatNumber(burst.ballots) }))
+      : null))));
+  $("#bursts-empty").hidden = report.bursts.length > 0;
+  const total = Math.max(1, report.ballots);
+  $("#network-rows").replaceChildren(...report.top_networks.map((n) => h("tr", {},
+    h("th", { scope: "row" }, h("code", {}, n.network)),
+    h("td", { class: "num" }, formatNumber(n.ballots)),
+    h("td", { class: "num" }, formatPercent(Math.round((1000 * n.ballots) / total) / 10)),
+    h("td", { class: "num" }, formatNumber(n.tokens_minted)),
+    h("td", { class: "num" }, n.mean_token_age_seconds === null ? t("none") : formatNumber(n.mean_token_age_seconds)),
+    h("td", {}, n.flagged ? verdict("stuffing") : ""))));
+  $("#void-rows").replaceChildren(...voids.map((v) => h("tr", {},
+    h("td", {}, formatShortDateTime(v.created_at)),
+    h("td", {}, h("code", {}, v.network)),
+    h("td", {}, period(v.from, v.to)),
+    h("td", { class: "num" }, formatNumber(v.ballots)),
+    h("td", {}, v.created_by || t("none")),
+    h("td", {}, v.restored_at ? t("restored_at", { time: formatShortDateTime(v.restored_at) })
+      : admin ? h("button", { type: "button", class: "btn btn-secondary btn-small", onclick: () => restoreVoid(v) },
+        t("restore_void")) : null))));
+  $("#voids-empty").hidden = voids.length > 0;
+}
+
+async function voidBurst(burst) {
+  try {
+    const done = await api(`/polls/${pollId}/voids`, { method: "POST", body: { burst: burst.id } });
+    $("#integrity-message").textContent = "";
+    await loadPoll();
+    $("#integrity-status").textContent = t("voided_done", { n: formatNumber(done.ballots) });
+  } catch (failure) {
+    $("#integrity-message").textContent = errorText(failure);
+  }
+}
+
+async function restoreVoid(record) {
+  try {
+    const done = await api(`/polls/${pollId}/voids/${record.id}/restore`, { method: "POST" });
+    $("#integrity-message").textContent = "";
+    await loadPoll();
+    $("#integrity-status").textContent = t("restored_done", { n: formatNumber(done.ballots) });
+  } catch (failure) {
+    $("#integrity-message").textContent = errorText(failure);
+  }
 }
 
 $$(".seg").forEach((button) => button.addEventListener("click", () => {

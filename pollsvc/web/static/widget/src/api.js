@@ -33,21 +33,31 @@ function request(method, path, headers, body) {
 
 function userHeaders(user) { return user ? { "X-Poll-User": user } : {}; }
 
-// A voter token is only ever sent with a vote, never with a read.
+// A voter token is only ever sent with a vote, never with a read. It costs a proof of work,
+// which is done in the background as soon as a poll this browser may vote in is shown, so that
+// the vote itself does not wait; a token close to its expiry is renewed the same way.
 var pendingToken = null;
 function ensureToken() {
   var token = getToken();
   if (token) return Promise.resolve(token);
   if (!pendingToken) {
-    pendingToken = request("POST", "/voters", {}).then(function (r) {
+    pendingToken = request("GET", "/voters/challenge", {}).then(function (r) {
+      if (r.status !== 200) throw r;
+      return solveChallenge(r.data);
+    }).then(function (payload) {
+      return request("POST", "/voters", {}, { altcha: payload });
+    }).then(function (r) {
       pendingToken = null;
       if (r.status !== 201 || !r.data.voter_token) throw r;
-      setToken(r.data.voter_token);
+      setToken(r.data.voter_token, Date.parse(r.data.expires_at));
       return r.data.voter_token;
     }, function (e) { pendingToken = null; throw e; });
   }
   return pendingToken;
 }
+
+// Start on the token now (errors are met again, and shown, when the reader votes).
+function prepareToken() { ensureToken().then(null, function () {}); }
 
 // The polls of an article (article != null) or one poll: {status, data, polls}. Identity-free but
 // for the receipts of this browser's votes in them (and X-Poll-User on sites that sign readers in).

@@ -29,9 +29,13 @@ function recallMap(kind) {
 }
 function rememberMap(kind, map) { remember(kind, JSON.stringify(map)); }
 
-// ---- voter identity: a server-signed token, sent only with votes ----
-function getToken() { return recall("voter"); }
-function setToken(token) { remember("voter", token || null); }
+// ---- voter identity: a server-signed token, sent only with votes, kept with its expiry ----
+var RENEW_BEFORE = 3600 * 1000; // a token this close to its expiry is renewed before it is used
+function getToken() {
+  var held = (recall("voter") || "").split(" ");
+  return held[0] && +held[1] - Date.now() > RENEW_BEFORE ? held[0] : null;
+}
+function setToken(token, expiresAt) { remember("voter", token ? token + " " + (expiresAt || 0) : null); }
 
 // ---- receipts of this browser's votes: {"<poll id>": "<receipt>"} ----
 // A receipt of a signed-in reader's vote (kind "u") is kept as [receipt, user id] and sent only

@@ -28,7 +28,7 @@ function pollView(poll, ctx) {
     [options, live, actions].forEach(clear);
     fieldset.removeAttribute("aria-describedby");
     message.textContent = "";
-    if (p.status === "open" && !p.has_voted) renderChoices(p);
+    if (p.status === "open" && !p.has_voted) { renderChoices(p); prepareToken(); }
     if (p.status === "closed") live.appendChild(el("p", "tag", t.closed));
     if (!note && p.has_voted && !p.results_visible && p.status !== "closed") note = t.later;
     if (note) live.appendChild(el("p", "note", note));
