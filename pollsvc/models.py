@@ -124,7 +124,8 @@ class Void(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), nullable=False)
-    network_hash: Mapped[bytes] = mapped_column(LargeBinary(16), nullable=False)
+    network_hash: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    """The voided network's keyed hash; forgotten with the ballots' by ``pollsvc purge``."""
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     burst: Mapped[str | None] = mapped_column(String(64))

@@ -377,7 +377,8 @@ class VoidInSchema(Schema):
 class VoidOutSchema(Schema):
     id = fields.Integer(required=True)
     poll_id = fields.Integer(required=True)
-    network = fields.String(required=True, metadata={"description": NETWORK_LABEL})
+    network = fields.String(required=True, allow_none=True, metadata={
+        "description": NETWORK_LABEL + " Null once `pollsvc purge` has forgotten the poll's networks."})
     from_ = fields.DateTime(data_key="from", required=True)
     to = fields.DateTime(required=True)
     burst = fields.String(allow_none=True, required=True)

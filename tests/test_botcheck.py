@@ -88,7 +88,10 @@ def test_wrong_tampered_expired_or_foreign_solutions_are_refused(pow_config: dic
     wrong = {**payload, "solution": {**payload["solution"], "counter": payload["solution"]["counter"] + 1}}
     cheaper = {**payload, "challenge": {**payload["challenge"], "parameters": {
         **payload["challenge"]["parameters"], "keyPrefix": ""}}}
-    for forged in (wrong, cheaper):
+    hostile = [{**payload, "challenge": {**payload["challenge"], "parameters": {
+        **payload["challenge"]["parameters"], "data": data}}} for data in ([1], "network", 7, None)]
+    hostile.append({**payload, "challenge": {**payload["challenge"], "signature": 12345}})
+    for forged in (wrong, cheaper, *hostile):
         assert_error(redeem(client, base64.b64encode(json.dumps(forged).encode()).decode()), 403,
                      "challenge_required")
     other_network = solve(challenge(client, ip="198.51.100.7"))

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from tests.helpers import PG_URL, post_vote, server_env
+from pollsvc.identity import network_hash, network_label
+from tests.helpers import PG_URL, TEST_SECRET, post_vote, server_env
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -107,6 +108,9 @@ def test_purge_removes_ip_keys_of_long_closed_polls_only(migrated: str, instance
     live = make_poll(dedup="ip", article_id="con-mo")
     for poll in (old, live):
         assert post_vote(client, poll, ip="192.0.2.1").status_code == 201
+    label = network_label(network_hash(TEST_SECRET, "192.0.2.1"))
+    void = client.post(f"/api/v1/polls/{old['id']}/voids", headers=admin,
+                       json={"network": label, "from": "2000-01-01T00:00:00Z"}).json
     runtime = client.application.extensions["pollsvc"]
     now = runtime.now()
     assert runtime.store.redeem_solution(b"d" * 32, now + timedelta(minutes=5), b"n" * 32, now)  # a token minted now
@@ -128,6 +132,9 @@ def test_purge_removes_ip_keys_of_long_closed_polls_only(migrated: str, instance
     assert [tuple(k) for k in kinds] == [(live["id"], "ip")]
     assert ballots == 2
     assert networks == [live["id"]]  # the voter's network is forgotten with the IP key
+    # the void forgets its network too, and can still be restored
+    assert client.get(f"/api/v1/polls/{old['id']}/voids", headers=admin).json["items"][0]["network"] is None
+    assert client.post(f"/api/v1/polls/{old['id']}/voids/{void['id']}/restore", headers=admin).status_code == 200
     assert client.get(f"/api/v1/polls/{old['id']}/results", headers=admin).json["participants"] == 1
 
 

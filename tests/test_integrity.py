@@ -8,6 +8,7 @@ the test moves through 10 simulated minutes; every voter connects from its own l
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from werkzeug.serving import make_server
 
 from pollsvc import create_app
 from pollsvc.identity import network_hash, network_label
+from pollsvc.services import audit
 from pollsvc.services.integrity import BURST_MIN
 from pollsvc.testing import LoopbackVoter
 from tests.helpers import TEST_SECRET, assert_error, post_vote, wipe
@@ -153,6 +155,63 @@ def test_void_by_network_and_window_then_restore(client: Any, voted: dict[str, A
     audit = client.get(f"/api/v1/audit?poll_id={poll['id']}", headers=admin).json["items"]
     assert [e["action"] for e in audit[:2]] == ["restore", "void"]
     assert audit[1]["details"]["ballots"] == 2 and audit[1]["details"]["network"] == label
+
+
+def test_two_restores_at_once_count_the_void_once(client: Any, voted: dict[str, Any], admin: dict[str, str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A double click on Restore, or a client's retry: both requests meet before moving a counter."""
+    poll = voted
+    url = f"/api/v1/polls/{poll['id']}"
+    label = network_label(network_hash(TEST_SECRET, "192.0.2.1"))
+    voided = client.post(url + "/voids", headers=admin, json={"network": label, "from": poll["since"]}).json
+    runtime = client.application.extensions["pollsvc"]
+    store, upsert = runtime.store, runtime.store._upsert
+    meeting = threading.Barrier(2, timeout=2)
+
+    def upsert_once_both_are_here(*args: Any, **kwargs: Any) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other one waits for our lock
+            meeting.wait()
+        upsert(*args, **kwargs)
+
+    monkeypatch.setattr(store, "_upsert", upsert_once_both_are_here)
+    outcomes: list[object] = []
+
+    def restore() -> None:
+        now = runtime.now()
+        try:
+            outcomes.append(store.restore_void(poll_id=poll["id"], void_id=voided["id"], now=now,
+                                               audit=audit.event_row(None, "restore", poll["id"], None, now)))
+        except Exception as error:  # reported below
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=restore) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    monkeypatch.undo()
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert sum(o is not None for o in outcomes) == 1
+    results = client.get(url + "/results", headers=admin).json
+    assert (results["participants"], results["voided"], results["total_votes"]) == (4, 0, 4)
+
+
+def test_voiding_a_whole_hour_leaves_the_timeseries_a_rebuild_gives(client: Any, make_poll: Any,
+                                                                     admin: dict[str, str], clock: Any,
+                                                                     voter_token: Any) -> None:
+    poll = make_poll(results_visibility="always")
+    since = clock.current.isoformat()
+    for n in range(1, 4):
+        assert post_vote(client, poll, token=voter_token(), ip=f"192.0.2.{n}").status_code == 201
+    clock.advance(hours=2)
+    assert post_vote(client, poll, token=voter_token(), ip="198.51.100.9").status_code == 201
+    url = f"/api/v1/polls/{poll['id']}"
+    label = network_label(network_hash(TEST_SECRET, "192.0.2.1"))
+    assert client.post(url + "/voids", headers=admin, json={"network": label, "from": since}).status_code == 201
+    live = client.get(url + "/results/timeseries", headers=admin).json
+    assert [b["participants"] for b in live["buckets"]] == [1]  # the voided hours took no counted vote
+    assert client.application.extensions["pollsvc"].store.rebuild_counts([poll["id"]]) == 1
+    assert client.get(url + "/results/timeseries", headers=admin).json == live
 
 
 def test_bad_void_requests(client: Any, voted: dict[str, Any], admin: dict[str, str], reporter_key: str) -> None:

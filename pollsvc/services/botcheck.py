@@ -181,11 +181,16 @@ class BotCheck:
         parameters = parsed.challenge.parameters
         if (parameters.algorithm != ALGORITHM or not isinstance(parameters.expires_at, int)
                 or parameters.expires_at <= now.timestamp()
-                or (parameters.data or {}).get("network") != network_label(network)
+                or not isinstance(parameters.data, dict)
+                or parameters.data.get("network") != network_label(network)
                 or not isinstance(parameters.cost, int) or parameters.cost > self.max_cost
-                or not parsed.challenge.signature):
+                or not isinstance(parsed.challenge.signature, str) or not parsed.challenge.signature):
             return False
-        if not altcha.verify_solution(parsed, self._key()).verified:
+        try:
+            verified = altcha.verify_solution(parsed, self._key()).verified
+        except (TypeError, ValueError, AttributeError, OverflowError):  # a well-formed but hostile payload
+            return False
+        if not verified:
             return False
         digest = hashlib.sha256(parsed.challenge.signature.encode()).digest()
         return self.store.redeem_solution(digest, datetime.fromtimestamp(parameters.expires_at, UTC), network, now)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 
-from pollsvc.models import Ballot, BallotKey, Poll, TokenMint
+from pollsvc.models import Ballot, BallotKey, Poll, TokenMint, Void
 from pollsvc.services import DbSession
 
 
@@ -31,6 +31,8 @@ def purge_ip_keys(session: DbSession, closed_before: datetime, now: datetime) ->
     # them apart; counts, voids and results stay).
     session.execute(update(Ballot).where(Ballot.poll_id.in_(poll_ids), Ballot.network_hash.isnot(None))
                     .values(network_hash=None, token_network=None))
+    session.execute(update(Void).where(Void.poll_id.in_(poll_ids), Void.network_hash.isnot(None))
+                    .values(network_hash=None))
     session.commit()
     return len(poll_ids), int(getattr(result, "rowcount", 0) or 0)
 

@@ -58,7 +58,7 @@ def void_body(record: VoidRecord) -> dict[str, Any]:
     return {
         "id": record.id,
         "poll_id": record.poll_id,
-        "network": network_label(record.network_hash),
+        "network": network_label(record.network_hash) if record.network_hash else None,
         "from": iso(record.starts_at),
         "to": iso(record.ends_at),
         "burst": record.burst,

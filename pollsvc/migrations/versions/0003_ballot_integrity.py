@@ -19,7 +19,7 @@ def upgrade():
     op.create_table('voids',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('poll_id', sa.Integer(), nullable=False),
-    sa.Column('network_hash', sa.LargeBinary(length=16), nullable=False),
+    sa.Column('network_hash', sa.LargeBinary(length=16), nullable=True),
     sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('burst', sa.String(length=64), nullable=True),

@@ -290,7 +290,10 @@ class Store:
         """Participants per UTC hour that took votes, in order."""
         query = (select(PollHourlyCount.hour, func.sum(PollHourlyCount.participants))
                  .where(PollHourlyCount.poll_id == poll_id)
-                 .group_by(PollHourlyCount.hour).order_by(PollHourlyCount.hour))
+                 .group_by(PollHourlyCount.hour)
+                 # an hour whose ballots are all voided is no longer an hour that took votes
+                 .having(func.sum(PollHourlyCount.participants) > 0)
+                 .order_by(PollHourlyCount.hour))
         return [(hour, int(n)) for hour, n in self.run(lambda c: c.execute(query).all())]
 
 

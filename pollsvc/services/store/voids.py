@@ -34,7 +34,8 @@ Upsert = Callable[[Connection, Any, dict[str, Any], list[str], dict[str, Any]], 
 class VoidRecord:
     id: int
     poll_id: int
-    network_hash: bytes
+    network_hash: bytes | None
+    """None once ``pollsvc purge`` has forgotten the poll's networks."""
     starts_at: datetime
     ends_at: datetime
     burst: str | None
@@ -63,7 +64,7 @@ def void_ballots(connection: Connection, upsert: Upsert, hour_expr: HourExpr, *,
     if not marked:
         connection.execute(Void.__table__.delete().where(Void.id == void_id))
         return None
-    _move_counts(connection, upsert, hour_expr, poll_id, void_id, sign=-1)
+    _apply_counts(connection, upsert, poll_id, _counts_of(connection, hour_expr, void_id), sign=-1)
     connection.execute(update(Void).where(Void.id == void_id).values(ballots=marked))
     _audit(connection, audit, void_id, marked)
     return load_void(connection, void_id)
@@ -71,15 +72,22 @@ def void_ballots(connection: Connection, upsert: Upsert, hour_expr: HourExpr, *,
 
 def restore_void(connection: Connection, upsert: Upsert, hour_expr: HourExpr, *, poll_id: int, void_id: int,
                  audit: dict[str, Any], now: datetime) -> VoidRecord | None:
-    """Count a void's ballots again; None when there is no such void of this poll, or it is restored."""
-    record = load_void(connection, void_id)
-    if record is None or record.poll_id != poll_id or record.restored_at is not None:
+    """Count a void's ballots again; None when there is no such void of this poll, or it is restored.
+
+    The void is marked restored first, by a conditional write: of two restores at once, only one
+    finds it in force (the other waits for its lock, then finds nothing), so no ballot is counted
+    twice. Then ballots, then counters: the order of ``void_ballots`` and of the counts rebuild.
+    """
+    restored = connection.execute(
+        update(Void).where(Void.id == void_id, Void.poll_id == poll_id, Void.restored_at.is_(None))
+        .values(restored_at=now, restored_by=audit["api_key_name"])
+    ).rowcount
+    if not restored:
         return None
-    _move_counts(connection, upsert, hour_expr, poll_id, void_id, sign=+1)
+    counts = _counts_of(connection, hour_expr, void_id)
     connection.execute(update(Ballot).where(Ballot.void_id == void_id).values(void_id=None))
-    connection.execute(update(Void).where(Void.id == void_id).values(restored_at=now,
-                                                                     restored_by=audit["api_key_name"]))
-    _audit(connection, audit, void_id, record.ballots)
+    _apply_counts(connection, upsert, poll_id, counts, sign=+1)
+    _audit(connection, audit, void_id, counts.participants)
     return load_void(connection, void_id)
 
 
@@ -98,19 +106,32 @@ def list_voids(connection: Connection, poll_id: int) -> list[VoidRecord]:
     return [VoidRecord(**row._mapping) for row in rows]
 
 
-def _move_counts(connection: Connection, upsert: Upsert, hour_expr: HourExpr, poll_id: int, void_id: int,
-                 sign: int) -> None:
-    """Add (+1) or take away (-1) the counts of the void's ballots, on shard 0."""
-    ballots = select(Ballot.id).where(Ballot.void_id == void_id)
+@dataclass(frozen=True, slots=True)
+class _VoidCounts:
+    """What a void's ballots add to the counters."""
+
+    participants: int
+    per_option: list[tuple[int, int]]
+    per_hour: list[tuple[datetime, int]]
+
+
+def _counts_of(connection: Connection, hour_expr: HourExpr, void_id: int) -> _VoidCounts:
     participants = connection.execute(select(func.count()).select_from(Ballot).where(Ballot.void_id == void_id)
                                       ).scalar_one()
+    ballots = select(Ballot.id).where(Ballot.void_id == void_id)
     per_option = connection.execute(
         select(Selection.option_id, func.count()).where(Selection.ballot_id.in_(ballots))
         .group_by(Selection.option_id)).all()
     hour = hour_expr(Ballot.created_at)
     per_hour = connection.execute(
         select(hour, func.count()).where(Ballot.void_id == void_id).group_by(hour)).all()
-    selections = sum(n for _, n in per_option)
+    return _VoidCounts(participants, [(o, n) for o, n in per_option], [(h, n) for h, n in per_hour])
+
+
+def _apply_counts(connection: Connection, upsert: Upsert, poll_id: int, counts: _VoidCounts, sign: int) -> None:
+    """Add (+1) or take away (-1) a void's counts, on shard 0."""
+    participants = counts.participants
+    selections = sum(n for _, n in counts.per_option)
     upsert(connection, PollCounterShard,
            {"poll_id": poll_id, "shard": 0, "participants": sign * participants, "total_votes": sign * selections,
             "voided": -sign * participants},
@@ -118,11 +139,11 @@ def _move_counts(connection: Connection, upsert: Upsert, hour_expr: HourExpr, po
            {"participants": PollCounterShard.participants + sign * participants,
             "total_votes": PollCounterShard.total_votes + sign * selections,
             "voided": PollCounterShard.voided - sign * participants})
-    for option_id, n in per_option:
+    for option_id, n in counts.per_option:
         upsert(connection, OptionCounterShard, {"option_id": option_id, "shard": 0, "poll_id": poll_id,
                                                 "votes": sign * n},
                ["option_id", "shard"], {"votes": OptionCounterShard.votes + sign * n})
-    for hour_start, n in per_hour:
+    for hour_start, n in counts.per_hour:
         upsert(connection, PollHourlyCount, {"poll_id": poll_id, "hour": hour_start, "shard": 0,
                                              "participants": sign * n},
                ["poll_id", "hour", "shard"], {"participants": PollHourlyCount.participants + sign * n})
@@ -131,7 +152,10 @@ def _move_counts(connection: Connection, upsert: Upsert, hour_expr: HourExpr, po
 
 def _refresh_first_and_last(connection: Connection, poll_id: int) -> None:
     """The earliest and latest counted ballot go on shard 0; the other shards forget theirs (the
-    next vote on a shard records its own time again)."""
+    next vote on a shard records its own time again). The shards are locked first (PostgreSQL), so
+    a vote cannot record its time between the read and the write and lose it."""
+    connection.execute(select(PollCounterShard.shard).where(PollCounterShard.poll_id == poll_id)
+                       .with_for_update()).all()
     first, last = connection.execute(
         select(func.min(Ballot.created_at), func.max(Ballot.created_at))
         .where(Ballot.poll_id == poll_id, Ballot.void_id.is_(None))).one()

@@ -163,7 +163,7 @@ function renderIntegrity(report, voids) {
     h("td", {}, n.flagged ? verdict("stuffing") : ""))));
   $("#void-rows").replaceChildren(...voids.map((v) => h("tr", {},
     h("td", {}, formatShortDateTime(v.created_at)),
-    h("td", {}, h("code", {}, v.network)),
+    h("td", {}, v.network ? h("code", {}, v.network) : "—"),
     h("td", {}, period(v.from, v.to)),
     h("td", { class: "num" }, formatNumber(v.ballots)),
     h("td", {}, v.created_by || t("none")),
