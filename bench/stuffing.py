@@ -154,11 +154,12 @@ def main() -> int:
         per_minute = []
         for minute in range(int(opts.minutes)):
             ballots = [e for e in events if e[0] == "ballot" and minute * 60 <= e[1] < (minute + 1) * 60]
-            costs = [e[2] for e in ballots] or [0]
+            costs = [e[2] for e in ballots]
+            cost_range = f"{min(costs):.1f}-{max(costs):.1f}" if costs else "-"  # the cost of the ballots accepted
             readers = [f for at, f in observations["reader"] if minute * 60 <= at < (minute + 1) * 60] or [0]
             carriers = [f for at, f in observations["carrier"] if minute * 60 <= at < (minute + 1) * 60] or [0]
             per_minute.append(len(ballots))
-            print(f"| {minute + 1} | {len(ballots)} | {min(costs):.1f}-{max(costs):.1f} | {max(readers):.1f} | "
+            print(f"| {minute + 1} | {len(ballots)} | {cost_range} | {max(readers):.1f} | "
                   f"{statistics.median(carriers):.1f}, {max(carriers):.1f} |")
         refused = [e for e in events if e[0] == "refused"]
         print(f"\nattacker refusals: {len(refused)} ({sorted({e[2] for e in refused})})")
