@@ -117,13 +117,18 @@ def main() -> int:
         begun = time.monotonic()
         attacker.start()
 
+        def challenge_cost(address: str) -> tuple[int, float]:
+            """Ask for a challenge from ``address``: the status, and its cost in multiples of the base."""
+            voter = LoopbackVoter(port, address)
+            status, challenge = voter.call("GET", "/api/v1/voters/challenge")
+            voter.connection.close()
+            return status, factor(challenge) if status == 200 else 0.0
+
         def reader() -> None:
             n = 0
             while time.monotonic() - begun < seconds:
-                voter = LoopbackVoter(port, f"127.88.{n % 250 + 1}.1")
-                _, challenge = voter.call("GET", "/api/v1/voters/challenge")
-                voter.connection.close()
-                observations["reader"].append((time.monotonic() - begun, factor(challenge)))
+                _, cost = challenge_cost(f"127.88.{n % 250 + 1}.1")
+                observations["reader"].append((time.monotonic() - begun, cost))
                 if LoopbackVoter(port, f"127.88.{n % 250 + 1}.2").vote(poll, 0) == 201:
                     legit[0] += 1
                 n += 1
@@ -132,11 +137,9 @@ def main() -> int:
         def carrier() -> None:
             n = 0
             while time.monotonic() - begun < seconds:
-                voter = LoopbackVoter(port, f"127.90.1.{n % 250 + 1}")
-                status, challenge = voter.call("GET", "/api/v1/voters/challenge")
-                voter.connection.close()
+                status, cost = challenge_cost(f"127.90.1.{n % 250 + 1}")
                 if status == 200:
-                    observations["carrier"].append((time.monotonic() - begun, factor(challenge)))
+                    observations["carrier"].append((time.monotonic() - begun, cost))
                 n += 1
                 time.sleep(60 / CARRIER_RATE)
 
