@@ -126,6 +126,7 @@ def goals(results: Mapping[str, Scenario], base: Baselines, connections: int, bi
         _ratio_goal(results, base, sc.WIDGET, "widget read, no identity × bare Flask", 0.70),
         _ratio_goal(results, base, sc.WIDGET_RECEIPT, "widget read for a voter (receipt) × bare Flask", 0.70),
         _ratio_goal(results, base, sc.VOTE_HOT, "vote on one hot poll × bare Flask", 0.35),
+        _at_least("view beacon / widget read, no identity", 0.90, per(results, sc.VIEW, sc.WIDGET)),
         Goal(f"vote p99 at {connections} connections", "≤ 50 ms",
              f"hot {hot.p99_ms:.1f} ms, spread {spread.p99_ms:.1f} ms", worst_p99 <= 50),
     ]

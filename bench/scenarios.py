@@ -21,6 +21,7 @@ from bench.wrkrun import Summary, WrkRun, run_wrk
 from pollsvc.identity import issue_voter_token
 
 VOTE_SCRIPT = Path(__file__).with_name("vote.lua")
+VIEW_SCRIPT = Path(__file__).with_name("view.lua")
 SPREAD_POLLS = 20
 HOT_ARTICLE = "bench-hot"
 
@@ -32,6 +33,7 @@ WIDGET = "widget"
 WIDGET_RECEIPT = "widget-receipt"
 WIDGET_TOKEN = "widget-token"
 POLL = "poll"
+VIEW = "view"
 RESULTS = "results"
 VOTE_HOT = "vote-hot"
 VOTE_SPREAD = "vote-spread"
@@ -75,6 +77,7 @@ class Scenario:
     headers: dict[str, str] | None = None
     targets: Path | None = None  # a vote scenario: vote.lua over these (poll, option) lines
     tokens: VoteFiles | None = None
+    script_args: list[str] | None = None  # a view scenario: view.lua with this body
     runs: list[WrkRun] = field(default_factory=list)
     warmups: list[WrkRun] = field(default_factory=list)
 
@@ -87,6 +90,9 @@ class Scenario:
         return Summary(self.runs)
 
     def run(self, seconds: float, connections: int) -> WrkRun:
+        if self.script_args is not None:
+            return run_wrk(self.url, duration=seconds, connections=connections, script=VIEW_SCRIPT,
+                           script_args=self.script_args)
         if self.targets is None or self.tokens is None:
             return run_wrk(self.url, duration=seconds, connections=connections, headers=self.headers)
         return run_wrk(self.url, duration=seconds, connections=connections, script=VOTE_SCRIPT,
@@ -185,6 +191,9 @@ def pollsvc_scenarios(client: Client, hot: dict[str, Any], voter: Voter, hot_tar
         Scenario(WIDGET_TOKEN, "API client read with a voter token (has_voted looked up)", widget,
                  {"X-Voter-Token": voter.token}),
         Scenario(POLL, "poll read", f"{base}/api/v1/polls/{hot['id']}"),
+        # one reader's views of one poll: after the first, each is deduplicated (the same script
+        # step as a counted view: one Redis round trip)
+        Scenario(VIEW, "view beacon (POST /api/v1/views)", base, script_args=[f'{{"polls":[{hot["id"]}]}}']),
         Scenario(RESULTS, "results (admin key)", f"{base}/api/v1/polls/{hot['id']}/results", client.auth),
         Scenario(VOTE_HOT, "vote, one hot poll", base, targets=hot_targets, tokens=tokens),
         Scenario(VOTE_SPREAD, f"vote, spread over {SPREAD_POLLS} polls", base, targets=spread_targets,

@@ -72,6 +72,7 @@ def service_env(instance: Path, *, postgres: bool) -> dict[str, str]:
         "POLLSVC_RATE_LIMIT_VOTE": GENEROUS,
         "POLLSVC_RATE_LIMIT_VOTERS": GENEROUS,
         "POLLSVC_RATE_LIMIT_PUBLIC_READ": GENEROUS,
+        "POLLSVC_RATE_LIMIT_VIEWS": GENEROUS,
         "POLLSVC_RATE_LIMIT_AUTH_FAILURES": GENEROUS,
     })
     if postgres:

@@ -38,7 +38,9 @@ class NoSessions(SessionInterface):
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The app factory. ``config``: lower-case Settings fields and/or Flask config keys.
 
-    ``CLOCK`` (a callable returning an aware datetime) replaces the wall clock, for tests.
+    ``CLOCK`` (a callable returning an aware datetime) replaces the wall clock, for tests;
+    ``VIEW_FLUSH_SECONDS`` (default 2) sets how often buffered views are written, 0 never by
+    itself (tests call ``runtime().views.flush()``).
     """
     config = dict(config or {})
     instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("POLLSVC_INSTANCE_PATH") or None
@@ -61,9 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     pipeline.install(app, settings)
 
-    from pollsvc.api import audit, integrity, ops, polls, results, votes
+    from pollsvc.api import audit, integrity, ops, polls, results, views, votes
 
-    for blueprint in (polls.blp, votes.blp, results.blp, integrity.blp, audit.blp):
+    for blueprint in (polls.blp, votes.blp, views.blp, results.blp, integrity.blp, audit.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(ops.bp)
 

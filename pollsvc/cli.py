@@ -65,18 +65,22 @@ def counts_rebuild(poll_ids: tuple[int, ...]) -> None:
 
 
 @main.command("purge", help="Delete the IP keys and networks of polls closed more than DAYS days ago, and "
-                            "the networks' token counts older than DAYS days (2 at least).")
+                            "the networks' token counts older than DAYS days (2 at least); also the ids "
+                            "of flushed view batches older than 2 days.")
 @click.option("--older-than", "days", type=click.IntRange(min=0), required=True, metavar="DAYS")
 def purge(days: int) -> None:
     from pollsvc.services.privacy import purge_ip_keys, purge_token_mints
+    from pollsvc.services.views import VIEW_BATCHES_KEPT_DAYS
 
     app = _app()
     with app.app_context():
         now = runtime_of(app).now()
         polls, keys = purge_ip_keys(db.session, now - timedelta(days=days), now)
         mints = purge_token_mints(db.session, now - timedelta(days=days), now)
+    batches = runtime_of(app).store.purge_view_batches(now - timedelta(days=VIEW_BATCHES_KEPT_DAYS))
     click.echo(f"deleted {keys} IP key(s) of {polls} poll(s) and {mints} hourly token count(s) of networks; "
                "ballots and counts are kept")
+    click.echo(f"forgot {batches} flushed view batch id(s)")
 
 
 ACCESS_LOG = '[%(time)s] "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'

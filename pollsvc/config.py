@@ -12,6 +12,7 @@
 | POLLSVC_RATE_LIMIT_VOTE          | rate_limit_vote          | 30/minute                             |
 | POLLSVC_RATE_LIMIT_VOTERS        | rate_limit_voters        | 10/minute                             |
 | POLLSVC_RATE_LIMIT_PUBLIC_READ   | rate_limit_public_read   | 600/minute                            |
+| POLLSVC_RATE_LIMIT_VIEWS         | rate_limit_views         | 120/minute                            |
 | POLLSVC_RATE_LIMIT_AUTH_FAILURES | rate_limit_auth_failures | 20/minute                             |
 | POLLSVC_ACCESS_LOG_IPS           | access_log_ips           | false: access logs carry no client IP |
 | POLLSVC_REDIS_KEY_PREFIX         | redis_key_prefix         | pollsvc (to share one Redis)          |
@@ -51,6 +52,7 @@ class Settings:
     rate_limit_vote: str = "30/minute"
     rate_limit_voters: str = "10/minute"
     rate_limit_public_read: str = "600/minute"
+    rate_limit_views: str = "120/minute"
     rate_limit_auth_failures: str = "20/minute"
     access_log_ips: bool = False
     redis_key_prefix: str = "pollsvc"
@@ -88,7 +90,7 @@ class Settings:
             changes["database_url"] = "sqlite:///" + str(Path(instance_path) / "pollsvc.sqlite3")
         if not self.secret_key:
             changes["secret_key"] = _instance_secret(Path(instance_path))
-        for name in ("rate_limit_vote", "rate_limit_voters", "rate_limit_public_read",
+        for name in ("rate_limit_vote", "rate_limit_voters", "rate_limit_public_read", "rate_limit_views",
                      "rate_limit_auth_failures"):
             validate_rate_limit(name, getattr(self, name))
         if self.trusted_proxies < 0:

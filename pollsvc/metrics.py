@@ -32,6 +32,8 @@ POLL_VOTES = Counter("pollsvc_poll_votes_total", "Accepted votes per poll: rate(
 BURSTS = Counter("pollsvc_integrity_bursts_total",
                  "Networks (/24, /48) seen casting a burst of ballots in one minute on one poll (by one worker; "
                  "the integrity report of the poll has the exact picture).")
+VIEWS = Counter("pollsvc_views_total", "Views of polls counted: viewable impressions of public polls, each client "
+                "IP and poll once per 10 minutes (written to SQL within seconds).")
 VOTE_ENDPOINT = "votes.vote"
 
 

@@ -157,6 +157,26 @@ class TokenMint(db.Model):  # type: ignore[name-defined]
     tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
+class PollHourlyView(db.Model):  # type: ignore[name-defined]
+    """Viewable impressions of a poll per UTC hour, written in batches from the views buffer."""
+
+    __tablename__ = "poll_hourly_views"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    views: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class ViewBatch(db.Model):  # type: ignore[name-defined]
+    """A flushed batch of buffered views, by id: written in the same transaction as its counts, so
+    a batch whose flush is retried (a crash between the commit and dropping the buffer) is skipped."""
+
+    __tablename__ = "view_batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flushed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
 class BallotKey(db.Model):  # type: ignore[name-defined]
     """One identity dimension of a ballot; the primary key is the dedup arbiter.
 

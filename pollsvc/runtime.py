@@ -16,6 +16,7 @@ from pollsvc.ratelimit import RateLimiter, parse_limits
 from pollsvc.services.botcheck import BotCheck, LoadLedger
 from pollsvc.services.reads import PollCache, PollReader
 from pollsvc.services.store import Store
+from pollsvc.services.views import VIEW_FLUSH_SECONDS, ViewCounter
 
 EXTENSION = "pollsvc"
 
@@ -32,10 +33,13 @@ class Runtime:
     reader: PollReader
     limiter: RateLimiter
     limits: dict[str, tuple[RateLimitItem, ...]]
-    """Parsed rate limits by scope: ``vote``, ``voters``, ``challenges``, ``public_read``, ``auth_failures``."""
+    """Parsed rate limits by scope: ``vote``, ``voters``, ``challenges``, ``public_read``, ``views``,
+    ``auth_failures``."""
     botcheck: BotCheck
     """Challenges and their check (with ``POLLSVC_BOT_CHECK=off`` challenges are still given, for
     clients that always solve one, but a token needs no solution)."""
+    views: ViewCounter
+    """Views of polls: deduplicated, buffered, flushed to SQL (``views.flush()`` writes them now)."""
     clock: Callable[[], datetime] = utcnow
     redis: Any = None
 
@@ -47,13 +51,17 @@ class Runtime:
             "voters": parse_limits(settings.rate_limit_voters),
             "challenges": parse_limits(settings.rate_limit_voters),
             "public_read": parse_limits(settings.rate_limit_public_read),
+            "views": parse_limits(settings.rate_limit_views),
             "auth_failures": parse_limits(settings.rate_limit_auth_failures),
         }
         ledger = LoadLedger(redis, settings.redis_key_prefix, clock=lambda: clock().timestamp())
         botcheck = BotCheck(settings.secret_key, settings.pow_base_cost, settings.pow_max_cost, ledger, store)
+        # VIEW_FLUSH_SECONDS (app config): 0 runs no flusher thread; tests then call views.flush().
+        views = ViewCounter(store, polls, settings.secret_key, redis, settings.redis_key_prefix, clock,
+                            flush_seconds=float(settings.extra.get("VIEW_FLUSH_SECONDS", VIEW_FLUSH_SECONDS)))
         return cls(settings=settings, store=store, polls=polls, reader=PollReader(polls, settings.secret_key),
                    limiter=RateLimiter(redis, settings.redis_key_prefix), limits=limits, clock=clock, redis=redis,
-                   botcheck=botcheck)
+                   botcheck=botcheck, views=views)
 
     def now(self) -> datetime:
         return self.clock()

@@ -16,6 +16,9 @@ DEDUPS = ("token", "ip", "token_and_ip", "user")
 INPUT_STATUSES = ("draft", "open", "closed")
 OUTPUT_STATUSES = ("draft", "scheduled", "open", "closed", "archived")
 MAX_OPTIONS = 20
+MAX_VIEW_POLLS = 20
+MAX_POLL_ID = 2**31 - 1
+"""Ids past the database's integer range cannot exist."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -141,6 +144,13 @@ class VoteInSchema(Schema):
                              metadata={"description": "Ids of the chosen options (1..max_choices)."})
 
 
+class ViewsInSchema(Schema):
+    polls = fields.List(
+        StrictInteger(validate=validate.Range(min=1, max=MAX_POLL_ID)), required=True,
+        validate=validate.Length(min=1, max=MAX_VIEW_POLLS),
+        metadata={"description": f"Ids of the polls that became viewable (1-{MAX_VIEW_POLLS}; repeats count once)."})
+
+
 class PollListQuerySchema(Schema):
     article_id = article_id_field()
     status = fields.String(validate=validate.OneOf(OUTPUT_STATUSES))
@@ -151,6 +161,11 @@ class PollListQuerySchema(Schema):
 class ReportQuerySchema(PollListQuerySchema):
     from_ = Timestamp(data_key="from")
     to = Timestamp()
+    sort = fields.String(load_default="participants", validate=validate.OneOf(("participants", "engagement")),
+                         metadata={"description": "`participants` (default): most participants, then most votes, "
+                                                  "then oldest first. `engagement`: highest engagement rate first "
+                                                  "(exact, before rounding), polls without views last, then most "
+                                                  "participants, then oldest first."})
 
 
 class AuditQuerySchema(Schema):
@@ -250,8 +265,31 @@ class PageSchema(Schema):
     total = fields.Integer(required=True)
 
 
+VIEWS_DESCRIPTION = ("Viewable impressions: readers who had at least half of the poll on screen for a second, "
+                     "once per page view (the same address counts once per poll every 10 minutes). Counted "
+                     "in batches: a few seconds behind.")
+ENGAGEMENT_DESCRIPTION = ("participants / views x 100, rounded half up to one decimal; null without views. It may "
+                          "pass 100: ballots cast without a counted view (API clients, a page left within a "
+                          "second) and views reach the reports a few seconds after the votes.")
+
+
+def views_field() -> fields.Integer:
+    return fields.Integer(required=True, metadata={"description": VIEWS_DESCRIPTION})
+
+
+def engagement_rate_field() -> fields.Float:
+    return fields.Float(allow_none=True, required=True, metadata={"description": ENGAGEMENT_DESCRIPTION})
+
+
+class AdminPollListItemSchema(AdminPollOutSchema):
+    """A poll of the admin list: the admin view with its views and engagement rate."""
+
+    views = views_field()
+    engagement_rate = engagement_rate_field()
+
+
 class PollPageSchema(PageSchema):
-    items = fields.List(fields.Nested(AdminPollOutSchema), required=True)
+    items = fields.List(fields.Nested(AdminPollListItemSchema), required=True)
 
 
 class ResultOptionSchema(Schema):
@@ -266,6 +304,8 @@ class ResultsOutSchema(Schema):
     participants = fields.Integer(required=True)
     total_votes = fields.Integer(required=True)
     voided = fields.Integer(required=True, metadata={"description": "Ballots voided by an admin: stored, not counted."})
+    views = views_field()
+    engagement_rate = engagement_rate_field()
     options = fields.List(fields.Nested(ResultOptionSchema), required=True)
     first_vote_at = fields.DateTime(allow_none=True, required=True)
     last_vote_at = fields.DateTime(allow_none=True, required=True)
@@ -274,12 +314,15 @@ class ResultsOutSchema(Schema):
 class BucketSchema(Schema):
     start = fields.DateTime(required=True)
     participants = fields.Integer(required=True)
+    views = fields.Integer(required=True, metadata={"description": "Viewable impressions in the bucket."})
 
 
 class TimeseriesOutSchema(Schema):
     poll_id = fields.Integer(required=True)
     interval = fields.String(required=True, validate=validate.OneOf(("hour", "day")))
-    buckets = fields.List(fields.Nested(BucketSchema), required=True)
+    buckets = fields.List(fields.Nested(BucketSchema), required=True, metadata={
+        "description": "UTC buckets, contiguous from the first that had participants or views to the last "
+                       "(empty ones with 0); none: []."})
 
 
 class ReportItemSchema(Schema):
@@ -290,6 +333,8 @@ class ReportItemSchema(Schema):
     participants = fields.Integer(required=True)
     total_votes = fields.Integer(required=True)
     voided = fields.Integer(required=True)
+    views = views_field()
+    engagement_rate = engagement_rate_field()
 
 
 class ReportPageSchema(PageSchema):

@@ -72,7 +72,8 @@ def app_config(migrated: str, instance_dir: Path, clock: Clock) -> dict[str, Any
     """Edit this in a test (before using ``app``) to change settings. Limits are generous here;
     the rate-limit tests set their own."""
     return {**base_config(migrated, instance_dir), "CLOCK": clock, "rate_limit_voters": "10000/minute",
-            "rate_limit_vote": "10000/minute", "rate_limit_public_read": "10000/minute"}
+            "rate_limit_vote": "10000/minute", "rate_limit_public_read": "10000/minute",
+            "rate_limit_views": "10000/minute"}
 
 
 @pytest.fixture
@@ -154,6 +155,7 @@ def serve(migrated: str, instance_dir: Path, tmp_path: Path) -> Iterator[Callabl
         settings.setdefault("rate_limit_voters", "100000/minute")
         settings.setdefault("rate_limit_vote", "100000/minute")
         settings.setdefault("rate_limit_public_read", "100000/minute")
+        settings.setdefault("rate_limit_views", "100000/minute")
         server = start_server(server_env(migrated, instance_dir, **settings), tmp_path, workers=workers)
         started.append(server)
         return server

@@ -28,7 +28,8 @@ REDIS_URL = os.environ.get("POLLSVC_TEST_REDIS_URL", "")
 SESSION_TAG = f"{os.getpid()}"
 REDIS_PREFIX = f"pollsvc-test-{SESSION_TAG}"
 TABLES = ("audit_events", "selections", "ballot_keys", "option_counter_shards", "poll_counter_shards",
-          "poll_hourly_counts", "ballots", "voids", "options", "polls", "api_keys", "spent_challenges", "token_mints")
+          "poll_hourly_counts", "ballots", "voids", "options", "polls", "api_keys", "spent_challenges", "token_mints",
+          "poll_hourly_views", "view_batches")
 TEST_SECRET = "test-secret-key-for-pollsvc-tests-only"
 USER_SECRET = "test-user-assertion-secret"
 

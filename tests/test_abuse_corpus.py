@@ -97,9 +97,10 @@ def test_sql_injection_in_ids_headers_tokens_and_query(client: Any, admin: dict[
             clean(client.get("/api/v1/polls", headers={"Authorization": auth}), 401)
             tried("sqli")
         clean(client.post(f"/api/v1/polls/{pid}/votes", json={"option_ids": [payload]}), 422)
+        clean(client.post("/api/v1/views", json={"polls": [payload]}), 422)
         clean(client.post("/api/v1/polls", json=poll_body(article_id=payload), headers=admin), 422)
         clean(client.patch(f"/api/v1/polls/{pid}", json={"dedup": payload}, headers=admin), 422)
-        tried("sqli", 3)
+        tried("sqli", 4)
     # Stored verbatim where text is free: a question is data, not SQL.
     created = client.post("/api/v1/polls", json=poll_body(question=SQLI[2]), headers=admin)
     assert created.status_code == 201 and created.json["question"] == SQLI[2]
@@ -289,7 +290,7 @@ def test_votes_racing_a_close_are_counted_or_refused_never_lost(serve: Any, serv
 def test_csv_export_neutralises_formulas(client: Any, admin: dict[str, str], make_poll: Any) -> None:
     poll = make_poll(options=[{"label": f} for f in FORMULAS])
     csv_text = client.get(f"/api/v1/polls/{poll['id']}/results.csv", headers=admin).get_data().decode("utf-8-sig")
-    lines = csv_text.split("\r\n")[1:-1]
+    lines = csv_text.split("\r\n")[1:-3]  # the options; then views and engagement_rate
     assert len(lines) == len(FORMULAS)
     for line, formula in zip(lines, FORMULAS, strict=True):
         label_cell = line.split(",", 1)[1].rsplit(",", 2)[0].strip('"')
@@ -368,7 +369,9 @@ def test_nul_bytes_and_invalid_utf8_everywhere(client: Any, admin: dict[str, str
     for body in bodies:
         clean(client.post(f"/api/v1/polls/{pid}/votes", data=body, content_type="application/json"), 400, 422)
         clean(client.post("/api/v1/polls", data=body, content_type="application/json", headers=admin), 400, 422)
-        tried("encoding", 2)
+        clean(client.post("/api/v1/views", data=body.replace(b"option_ids", b"polls"), content_type="text/plain"),
+              204, 400, 422)
+        tried("encoding", 3)
     for fields in ({"question": "a\x00b"}, {"question": "\ud800"}, {"description": "x\x00"},
                    {"options": [{"label": "a\x00"}, {"label": "b"}]},
                    {"options": [{"label": "\udc00"}, {"label": "b"}]},

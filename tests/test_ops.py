@@ -51,6 +51,7 @@ def test_openapi_documents_every_endpoint_with_errors_and_security(client: Any) 
         ("/api/v1/polls", "post"), ("/api/v1/voters", "post"), ("/api/v1/polls/{poll_id}/votes", "post"),
         ("/api/v1/polls/{poll_id}/results", "get"), ("/api/v1/polls/{poll_id}/results/timeseries", "get"),
         ("/api/v1/polls/{poll_id}/results.csv", "get"), ("/api/v1/reports/polls", "get"),
+        ("/api/v1/views", "post"),
     }
     found = {(path, method) for path, ops in paths.items() for method in ops if method != "parameters"}
     assert expected <= found

@@ -35,8 +35,8 @@ def schema_keys(schema: Schema) -> set[str]:
     (PollOutSchema(), poll_body(view(), "open", has_voted=True)),
     (PollOutSchema(), poll_body(view(description="Mô tả", closes_at=NOW), "closed", has_voted=False)),
     (AdminPollOutSchema(), poll_body(view(), "open", has_voted=False, admin=True)),
-    (ResultsOutSchema(), results_body(view())),
-    (ResultsOutSchema(), results_body(view(counts=Counts()))),
+    (ResultsOutSchema(), results_body(view(), 12)),
+    (ResultsOutSchema(), results_body(view(counts=Counts()), 0)),
 ])
 def test_the_output_schemas_document_exactly_what_the_serialiser_makes(schema: Schema, body: dict[str, Any]) -> None:
     assert set(body) == schema_keys(schema), "the serialiser and its documented schema disagree"
@@ -53,7 +53,7 @@ def test_hidden_results_are_null_and_visible_ones_add_up() -> None:
     assert [(o["votes"], o["percent"]) for o in hidden["options"]] == [(None, None), (None, None)]
     shown = poll_body(view(), "open", has_voted=True)
     assert [(o["votes"], o["percent"]) for o in shown["options"]] == [(2, 66.7), (1, 33.3)]
-    assert results_body(view())["first_vote_at"] == "2026-11-28T06:30:00Z"
+    assert results_body(view(), 0)["first_vote_at"] == "2026-11-28T06:30:00Z"
 
 
 @pytest.mark.parametrize(("changes", "status"), [

@@ -48,10 +48,10 @@ def test_timeseries_buckets_are_contiguous_utc(client: Any, make_poll: Any, admi
     hourly = client.get(url, headers=admin).json["buckets"]
     day = clock.current.strftime("%Y-%m-%d")
     assert hourly == [
-        {"start": f"{day}T10:00:00Z", "participants": 2},
-        {"start": f"{day}T11:00:00Z", "participants": 0},
-        {"start": f"{day}T12:00:00Z", "participants": 0},
-        {"start": f"{day}T13:00:00Z", "participants": 1},
+        {"start": f"{day}T10:00:00Z", "participants": 2, "views": 0},
+        {"start": f"{day}T11:00:00Z", "participants": 0, "views": 0},
+        {"start": f"{day}T12:00:00Z", "participants": 0, "views": 0},
+        {"start": f"{day}T13:00:00Z", "participants": 1, "views": 0},
     ]
     clock.advance(days=2)
     _vote_many(client, poll, [0], voter_token)
@@ -77,7 +77,7 @@ def test_csv_has_bom_crlf_header_and_neutralised_formulas(client: Any, make_poll
     assert text.startswith("option_id,label,votes,percent\r\n") and text.endswith("\r\n")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["option_id", "label", "votes", "percent"]
-    assert [r[1] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'=trimmed",
+    assert [r[1] for r in rows[1:7]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'=trimmed",
                                         "Bình thường, \"trích\""]
     assert rows[6][2:] == ["1", "100.0"]
 
@@ -97,7 +97,8 @@ def test_report_ranks_and_filters(client: Any, make_poll: Any, admin: dict[str, 
     # busy: 2 participants 2 votes; tied: 2 participants but only... tied gets a 422 for 2 options (max 1)
     assert [i["question"] for i in report["items"]] == ["Busy", "Tied", "Quiet"]
     assert report["items"][0] == {"poll_id": busy["id"], "article_id": "a", "question": "Busy", "status": "open",
-                                  "participants": 2, "total_votes": 2, "voided": 0}
+                                  "participants": 2, "total_votes": 2, "voided": 0, "views": 0,
+                                  "engagement_rate": None}
     assert report["total"] == 3 and report["page"] == 1 and report["per_page"] == 20
     only_b = client.get("/api/v1/reports/polls?article_id=b", headers=admin).json
     assert [i["poll_id"] for i in only_b["items"]] == [tied["id"]]

@@ -73,6 +73,15 @@ def test_widget_js_never_writes_markup(client: Any) -> None:
         assert sink not in source
 
 
+def test_widget_js_keeps_no_cookie_and_sends_views_as_text(client: Any) -> None:
+    """Views carry nothing about the reader: no cookie is set or read, and the report is a beacon
+    whose body is a string (text/plain: a simple request, no preflight), else a keep-alive fetch."""
+    source = client.get("/widget.js").get_data(as_text=True)
+    assert "document.cookie" not in source
+    assert "navigator.sendBeacon(url, body)" in source and "keepalive: true" in source
+    assert "var body = JSON.stringify({ polls: " in source
+
+
 @pytest.mark.parametrize("path", ["/embed/articles/hoi-nghi-ket-luan-57", "/embed/polls/7"])
 def test_embed_pages_may_be_framed_only_by_the_configured_sites(app_config: dict[str, Any], path: str) -> None:
     configured = {**app_config, "cors_origins": "https://news.example, https://m.news.example/"}

@@ -20,15 +20,16 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def json_body() -> dict[str, Any]:
-    """The body as a JSON object; 400 ``bad_request`` for anything else.
+def json_body(mimetypes: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
+    """The body as a JSON object; 400 ``bad_request`` for anything else (or another content
+    type than ``mimetypes``).
 
     The standard library parses it (orjson would turn integers past 64 bits into floats), refusing
     NaN and Infinity, nesting too deep to parse, and unpaired surrogates (valid JSON escapes that
     are not Unicode: they could be neither stored nor echoed in an error).
     """
-    if request.mimetype != "application/json":
-        raise ApiError("bad_request", "Send the body as application/json.")
+    if request.mimetype not in mimetypes:
+        raise ApiError("bad_request", f"Send the body as {' or '.join(mimetypes)}.")
     try:
         data = json.loads(request.get_data(cache=True), parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -42,8 +43,9 @@ def json_body() -> dict[str, Any]:
     return data
 
 
-def load_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
-    data = json_body()
+def load_body(schema: Schema, *, partial: bool = False,
+              mimetypes: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
+    data = json_body(mimetypes)
     try:
         # Partial means "any subset of the top-level fields": nested items (options) stay whole.
         loaded: dict[str, Any] = schema.load(data, partial=tuple(schema.fields) if partial else False)

@@ -13,7 +13,7 @@ from flask import Request, Response
 API_PREFIX = "/api/v1/"
 ALLOW_HEADERS = "Content-Type, X-Voter-Token, X-Poll-User, X-Poll-Receipt, Authorization"
 EXPOSE_HEADERS = ("ETag, Location, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
-                  "X-Request-ID")
+                  "X-Request-ID, X-Poll-Refresh")
 MAX_AGE = "600"
 
 

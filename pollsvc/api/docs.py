@@ -41,6 +41,14 @@ IDENTITY_HEADERS: list[dict[str, Any]] = [
      "description": "<user_id>:<unix_expiry>:<hex HMAC-SHA256> signed by the host site (dedup user)."},
 ]
 """The voter identity headers: required by a vote as the poll's dedup says, optional on reads."""
+READ_HEADERS: dict[str, Any] = {
+    "ETag": {"schema": {"type": "string"}, "description": "Send it back as If-None-Match: 304 while unchanged."},
+    "Cache-Control": {"schema": {"type": "string", "example": "public, max-age=1, stale-while-revalidate=4"}},
+    "X-Poll-Refresh": {"schema": {"type": "integer", "example": 2}, "description":
+                       "Present while a poll in the answer is open: read again after this many seconds (with "
+                       "If-None-Match) to show new votes live; absent: the counts no longer move."},
+}
+"""The headers of the public reads: conditional, cacheable, and live while a poll is open."""
 RECEIPT_HEADER: dict[str, Any] = {
     "in": "header", "name": "X-Poll-Receipt", "required": False, "schema": {"type": "string", "maxLength": 1280},
     "description": "Receipts from earlier votes (the `receipt` of a vote's answer), separated by commas or "

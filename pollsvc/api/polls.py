@@ -8,7 +8,15 @@ from flask_smorest import Blueprint
 from pollsvc.api.auth import ADMIN, READERS, current_key, require_role
 from pollsvc.api.caller import read_caller
 from pollsvc.api.common import check_poll_id, json_response, load_body
-from pollsvc.api.docs import IDENTITY_HEADERS, PUBLIC, RECEIPT_HEADER, SECURED, documented, json_request
+from pollsvc.api.docs import (
+    IDENTITY_HEADERS,
+    PUBLIC,
+    READ_HEADERS,
+    RECEIPT_HEADER,
+    SECURED,
+    documented,
+    json_request,
+)
 from pollsvc.api.ratelimits import rate_limited
 from pollsvc.errors import ApiError
 from pollsvc.extensions import db
@@ -23,7 +31,7 @@ from pollsvc.schemas import (
     is_article_id,
 )
 from pollsvc.services import polls as poll_service
-from pollsvc.services.readmodel import poll_body
+from pollsvc.services.readmodel import engagement, poll_body
 from pollsvc.services.reads import PollNotFound, Rendered
 
 blp = Blueprint("polls", __name__, url_prefix="/api/v1", description="Polls of articles.")
@@ -36,6 +44,11 @@ SHARED_CACHE = (("Content-Type", "application/json"), ("Cache-Control", "public,
                 VARY)
 PERSONAL_CACHE = (("Content-Type", "application/json"), ("Cache-Control", "private, no-cache"), VARY)
 ADMIN_CACHE = {"Cache-Control": "private, no-store"}
+LIVE_REFRESH_SECONDS = 2
+"""How soon a reader's widget reads an open poll again (``X-Poll-Refresh``): new votes show within
+that, while a CDN that honours ``max-age=1`` sends the origin at most about one read a second
+per poll and edge, however many readers have it open."""
+LIVE = ("X-Poll-Refresh", str(LIVE_REFRESH_SECONDS))
 READ_PARAMETERS = [*IDENTITY_HEADERS, RECEIPT_HEADER]
 
 
@@ -43,6 +56,8 @@ def cacheable(rendered: Rendered) -> Response:
     """JSON with a strong ETag (304 when it matches) and a cache policy fit for a CDN."""
     not_modified = "HTTP_IF_NONE_MATCH" in request.environ and rendered.etag in request.if_none_match
     headers = [*(PERSONAL_CACHE if rendered.personal else SHARED_CACHE), ("ETag", f'"{rendered.etag}"')]
+    if rendered.live:
+        headers.append(LIVE)
     return Response(b"" if not_modified else rendered.data, status=304 if not_modified else 200, headers=headers)
 
 
@@ -57,7 +72,8 @@ def admin_poll_response(poll_id: int, status: int = 200, headers: dict[str, str]
 
 
 @blp.route("/articles/<article_id>/polls", methods=["GET"])
-@documented(blp, 200, ArticlePollsOutSchema, errors=[401, 422, 429], **PUBLIC, parameters=READ_PARAMETERS)
+@documented(blp, 200, ArticlePollsOutSchema, errors=[401, 422, 429], **PUBLIC, parameters=READ_PARAMETERS,
+            headers=READ_HEADERS)
 @rate_limited("public_read", exempt_with_key=True)
 def article_polls(article_id: str) -> Response:
     """The polls a reader sees under an article (open or closed), oldest first."""
@@ -76,7 +92,7 @@ POLL_OR_ADMIN_POLL = {"oneOf": [{"$ref": "#/components/schemas/PollOut"},
 @blp.route("/polls/<int:poll_id>", methods=["GET"])
 @documented(blp, 200, POLL_OR_ADMIN_POLL, errors=[401, 404, 429],
             description="The public poll, or the admin poll with an API key.",
-            security=[{}, {"bearerAuth": []}], parameters=READ_PARAMETERS)
+            security=[{}, {"bearerAuth": []}], parameters=READ_PARAMETERS, headers=READ_HEADERS)
 @rate_limited("public_read", exempt_with_key=True)
 def get_poll(poll_id: int) -> Response:
     """A poll: public view, or the admin view with an API key (any status)."""
@@ -96,14 +112,15 @@ def get_poll(poll_id: int) -> Response:
 @blp.arguments(PollListQuerySchema, location="query", as_kwargs=True)
 @documented(blp, 200, PollPageSchema, errors=[401, 403, 422], **SECURED)
 def list_polls(page: int, per_page: int, article_id: str | None = None, status: str | None = None) -> Response:
-    """Polls, newest first, filtered by article and output status."""
+    """Polls, newest first, filtered by article and output status, with views and engagement rate."""
     rt = runtime()
     now = rt.now()
     ids, total = poll_service.list_poll_ids(
         db.session, now, article_id=article_id, status=status, page=page, per_page=per_page
     )
-    views = rt.store.load_polls(ids)
-    items = [poll_body(views[i], views[i].status(now), has_voted=False, admin=True) for i in ids if i in views]
+    polls, seen = rt.store.load_polls(ids), rt.store.views_of(ids)
+    items = [{**poll_body(polls[i], polls[i].status(now), has_voted=False, admin=True),
+              **engagement(polls[i].counts.participants, seen[i])} for i in ids if i in polls]
     return json_response({"items": items, "page": page, "per_page": per_page, "total": total}, headers=ADMIN_CACHE)
 
 

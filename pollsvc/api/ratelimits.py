@@ -20,7 +20,7 @@ from pollsvc.runtime import runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SCOPES = ("vote", "voters", "challenges", "public_read")
+SCOPES = ("vote", "voters", "challenges", "public_read", "views")
 AUTH_FAILURES = "auth_failures"
 
 

@@ -34,12 +34,18 @@ def _poll(poll_id: int) -> PollView:
     return view
 
 
+def _views(poll_id: int) -> int:
+    return runtime().store.views_of([poll_id])[poll_id]
+
+
 @blp.route("/polls/<int:poll_id>/results", methods=["GET"])
 @require_role(*READERS)
 @documented(blp, 200, ResultsOutSchema, errors=[401, 403, 404], **SECURED)
 def poll_results(poll_id: int) -> Response:
-    """Counts per option, whatever the poll's visibility, with the first and last vote."""
-    return json_response(results_body(_poll(poll_id)), headers=NO_STORE)
+    """Counts per option, whatever the poll's visibility, with the first and last vote, views and
+    the engagement rate."""
+    poll = _poll(poll_id)
+    return json_response(results_body(poll, _views(poll.id)), headers=NO_STORE)
 
 
 @blp.route("/polls/<int:poll_id>/results/timeseries", methods=["GET"])
@@ -47,7 +53,8 @@ def poll_results(poll_id: int) -> Response:
 @blp.arguments(TimeseriesQuerySchema, location="query", as_kwargs=True)
 @documented(blp, 200, TimeseriesOutSchema, errors=[401, 403, 404, 422], **SECURED)
 def poll_timeseries(poll_id: int, interval: str) -> Response:
-    """Participants per UTC hour or day, contiguous from the first ballot to the last."""
+    """Participants and views per UTC hour or day, contiguous from the first bucket that has either
+    to the last."""
     poll = _poll(poll_id)
     return json_response(results_service.timeseries(runtime().store, poll.id, interval), headers=NO_STORE)
 
@@ -58,7 +65,7 @@ def poll_timeseries(poll_id: int, interval: str) -> Response:
 def poll_results_csv(poll_id: int) -> Response:
     """The results as CSV: UTF-8 with BOM, CRLF, formulas neutralised."""
     poll = _poll(poll_id)
-    return Response(results_service.results_csv(poll).encode("utf-8"), mimetype="text/csv", headers={
+    return Response(results_service.results_csv(poll, _views(poll.id)).encode("utf-8"), mimetype="text/csv", headers={
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="poll-{poll.id}-results.csv"',
         **NO_STORE,
@@ -69,11 +76,12 @@ def poll_results_csv(poll_id: int) -> Response:
 @require_role(*READERS)
 @blp.arguments(ReportQuerySchema, location="query", as_kwargs=True)
 @documented(blp, 200, ReportPageSchema, errors=[401, 403, 422], **SECURED)
-def polls_report(page: int, per_page: int, article_id: str | None = None, status: str | None = None,
+def polls_report(page: int, per_page: int, sort: str, article_id: str | None = None, status: str | None = None,
                  from_: datetime | None = None, to: datetime | None = None) -> Response:
-    """Polls ranked by participants, then votes, then age; from/to filter the creation time."""
+    """Polls ranked by participants (then votes, then age) or by engagement rate; from/to filter
+    the creation time."""
     items, total = reports.polls_report(
         db.session, runtime().now(), article_id=article_id, status=status,
-        created_from=from_, created_to=to, page=page, per_page=per_page,
+        created_from=from_, created_to=to, page=page, per_page=per_page, sort=sort,
     )
     return json_response({"items": items, "page": page, "per_page": per_page, "total": total})

@@ -116,6 +116,19 @@ def percent(votes: int, participants: int) -> float:
     return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+def engagement_rate(participants: int, views: int) -> float | None:
+    """participants / views x 100, rounded half up to one decimal like ``percent``; None without views.
+
+    It may pass 100: ballots cast without a counted view (an API client, a page that closed within
+    the second), and views reach SQL in batches a few seconds after the votes."""
+    return percent(participants, views) if views > 0 else None
+
+
+def engagement(participants: int, views: int) -> dict[str, Any]:
+    """The ``views`` and ``engagement_rate`` fields of results, reports and the admin poll list."""
+    return {"views": views, "engagement_rate": engagement_rate(participants, views)}
+
+
 def results_visible(visibility: str, status: str, has_voted: bool) -> bool:
     if visibility == "always":
         return True
@@ -165,14 +178,16 @@ def poll_body(poll: PollView, status: str, *, has_voted: bool, admin: bool = Fal
     return body
 
 
-def results_body(poll: PollView) -> dict[str, Any]:
-    """``GET /polls/{id}/results``: counts whatever the visibility, first and last vote."""
+def results_body(poll: PollView, views: int) -> dict[str, Any]:
+    """``GET /polls/{id}/results``: counts whatever the visibility, first and last vote, and the
+    poll's ``views`` (read apart from the ``PollView``: the public reads never need them)."""
     counts = poll.counts
     return {
         "poll_id": poll.id,
         "participants": counts.participants,
         "total_votes": counts.total_votes,
         "voided": counts.voided,
+        **engagement(counts.participants, views),
         "options": [
             {
                 "id": option.id,

@@ -49,11 +49,13 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """A serialised response body, its ETag, and whether it depends on the caller."""
+    """A serialised response body, its ETag, whether it depends on the caller, and whether a poll
+    in it is open (its counts may still move: the widget keeps reading it)."""
 
     data: bytes
     etag: str
     personal: bool
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +222,7 @@ class PollReader:
             return dumps(shape([poll_body(view, status, has_voted=view.id in voted) for view, status in items]))
 
         body = self.cache.body((*key, voted_key), parts, render)
-        return Rendered(body.data, body.etag, personal)
+        return Rendered(body.data, body.etag, personal, live=any(status == "open" for _, status in items))
 
 
 def present_keys(dedup: str, identity: RequestIdentity, secret: str) -> list[tuple[str, bytes]]:

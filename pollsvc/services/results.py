@@ -1,7 +1,7 @@
-"""Results for API keys: counts, first/last vote, participants over time, CSV.
+"""Results for API keys: counts, first/last vote, participants and views over time, CSV.
 
-All of it comes from the counter rows (poll and option shards, participants per hour), so a
-poll with a million ballots answers as fast as one with a thousand.
+All of it comes from the counter rows (poll and option shards, participants and views per hour),
+so a poll with a million ballots answers as fast as one with a thousand.
 """
 
 from __future__ import annotations
@@ -23,16 +23,18 @@ def _bucket_start(hour: datetime, interval: str) -> datetime:
 
 
 def timeseries(store: Store, poll_id: int, interval: str) -> dict[str, Any]:
-    """Participants per UTC hour or day, contiguous from the first ballot's bucket to the last's."""
-    counted: dict[datetime, int] = {}
-    for hour, participants in store.hourly_participants(poll_id):
-        start = _bucket_start(hour, interval)
-        counted[start] = counted.get(start, 0) + participants
+    """Participants and views per UTC hour or day, contiguous from the first bucket that has either
+    to the last."""
+    counted: dict[datetime, dict[str, int]] = {}
+    for field, hours in (("participants", store.hourly_participants(poll_id)), ("views", store.hourly_views(poll_id))):
+        for hour, n in hours:
+            bucket = counted.setdefault(_bucket_start(hour, interval), {"participants": 0, "views": 0})
+            bucket[field] += n
     buckets: list[dict[str, Any]] = []
     if counted:
         start, end = min(counted), max(counted)
         while start <= end:
-            buckets.append({"start": iso(start), "participants": counted.get(start, 0)})
+            buckets.append({"start": iso(start), **counted.get(start, {"participants": 0, "views": 0})})
             start += STEPS[interval]
     return {"poll_id": poll_id, "interval": interval, "buckets": buckets}
 
@@ -42,15 +44,19 @@ def _safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def results_csv(poll: PollView) -> str:
-    """UTF-8 with BOM, CRLF, header row; cells that a spreadsheet would run as formulas neutralised;
-    a last row ``voided`` when an admin voided ballots."""
-    data = results_body(poll)
+def results_csv(poll: PollView, views: int) -> str:
+    """UTF-8 with BOM, CRLF, header row; cells that a spreadsheet would run as formulas neutralised.
+    After the options: a row ``voided`` when an admin voided ballots, then ``views`` and
+    ``engagement_rate`` (its cell empty without views)."""
+    data = results_body(poll, views)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["option_id", "label", "votes", "percent"])
     for option in data["options"]:
         writer.writerow([_safe_cell(option[k]) for k in ("id", "label", "votes", "percent")])
-    if data["voided"]:  # a last row, after the options: ballots set aside, not in the counts above
+    if data["voided"]:  # ballots set aside, not in the counts above
         writer.writerow(["voided", "Voided ballots (not counted)", data["voided"], ""])
+    writer.writerow(["views", "Views (viewable impressions)", data["views"], ""])
+    rate = data["engagement_rate"]
+    writer.writerow(["engagement_rate", "Engagement rate (participants / views)", "", "" if rate is None else rate])
     return "\ufeff" + buffer.getvalue()

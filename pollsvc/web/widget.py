@@ -35,7 +35,9 @@ WIDGET_MODULES = (
     "pow.js",  # the proof of work a voter token costs (WebCrypto, off the main thread)
     "api.js",  # where the service is; reads, votes, the voter token
     "storage.js",  # localStorage (memory when blocked): token, receipts, polls of each article
-    "view.js",  # one poll: choices, voting, results
+    "view.js",  # one poll: choices, voting, results; updated in place by a later read
+    "views.js",  # viewable impressions (IntersectionObserver), batched beacons to /api/v1/views
+    "live.js",  # re-reads an open poll at the X-Poll-Refresh pace while the page is visible
     "host.js",  # one host element: its polls in a shadow root
     "boot.js",  # finding host elements, now and later (MutationObserver)
     "epilogue.js",  # the function's end

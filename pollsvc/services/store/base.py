@@ -22,9 +22,11 @@ from pollsvc.models import (
     Poll,
     PollCounterShard,
     PollHourlyCount,
+    PollHourlyView,
     Selection,
     SpentChallenge,
     TokenMint,
+    ViewBatch,
 )
 from pollsvc.services.readmodel import Counts, OptionView, PollView
 from pollsvc.services.store import voids
@@ -295,6 +297,57 @@ class Store:
                  .having(func.sum(PollHourlyCount.participants) > 0)
                  .order_by(PollHourlyCount.hour))
         return [(hour, int(n)) for hour, n in self.run(lambda c: c.execute(query).all())]
+
+    # ---- views (written in batches by the views buffer; read by results and reports) ----
+
+    def views_of(self, poll_ids: Iterable[int]) -> dict[int, int]:
+        """Viewable impressions of each of these polls that reached SQL (0 for none)."""
+        ids = sorted(set(poll_ids))
+        if not ids:
+            return {}
+        query = (select(PollHourlyView.poll_id, func.sum(PollHourlyView.views))
+                 .where(PollHourlyView.poll_id.in_(ids)).group_by(PollHourlyView.poll_id))
+        found = {poll_id: int(n or 0) for poll_id, n in self.run(lambda c: c.execute(query).all())}
+        return {poll_id: found.get(poll_id, 0) for poll_id in ids}
+
+    def hourly_views(self, poll_id: int) -> list[tuple[datetime, int]]:
+        """Views per UTC hour that had any, in order."""
+        query = (select(PollHourlyView.hour, PollHourlyView.views)
+                 .where(PollHourlyView.poll_id == poll_id, PollHourlyView.views > 0)
+                 .order_by(PollHourlyView.hour))
+        return [(hour, int(n)) for hour, n in self.run(lambda c: c.execute(query).all())]
+
+    def add_views(self, batch_id: str, counts: Mapping[tuple[int, datetime], int], now: datetime) -> bool:
+        """Add a buffered batch of views (``(poll_id, UTC hour) -> n``) in one transaction, once:
+        False, and nothing written, when ``batch_id`` was added before (a flush retried after its
+        commit). Views of polls that no longer exist are dropped."""
+        with self.engine.begin() as connection:
+            claimed = connection.execute(
+                self.insert(ViewBatch).values(id=batch_id, flushed_at=now)
+                .on_conflict_do_nothing().returning(ViewBatch.id)).first()
+            if claimed is None:
+                return False
+            poll_ids = sorted({poll_id for poll_id, _ in counts})
+            existing = set(connection.scalars(select(Poll.id).where(Poll.id.in_(poll_ids)))) if poll_ids else set()
+            # In key order, so that two flushes (of two processes) lock the rows in the same order.
+            rows = [{"poll_id": poll_id, "hour": hour, "views": n}
+                    for (poll_id, hour), n in sorted(counts.items()) if poll_id in existing and n > 0]
+            for start in range(0, len(rows), VIEW_ROWS_PER_STATEMENT):
+                statement = self.insert(PollHourlyView).values(rows[start:start + VIEW_ROWS_PER_STATEMENT])
+                connection.execute(statement.on_conflict_do_update(
+                    index_elements=["poll_id", "hour"],
+                    set_={"views": PollHourlyView.views + statement.excluded.views}))
+            return True
+
+    def purge_view_batches(self, before: datetime) -> int:
+        """Forget the ids of view batches flushed before ``before``; how many."""
+        with self.engine.begin() as connection:
+            result = connection.execute(delete(ViewBatch).where(ViewBatch.flushed_at < before))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+
+VIEW_ROWS_PER_STATEMENT = 500
+"""Rows of one multi-row upsert of views (SQLite binds at most 32766 parameters a statement)."""
 
 
 def random_shard() -> int:

@@ -43,12 +43,14 @@ export function barChart(options, name, container) {
   return chart;
 }
 
-/** Columns of participants per bucket, with a light grid and a few time labels; the buckets whose
- * start is in `marked` (bursts flagged as stuffing) are drawn in the alert colour. */
+/** Views and participants per bucket on one scale: a wide light column of views with the
+ * participants' narrower solid column in front of it, so each bucket reads as "of these views,
+ * this many took part". A light grid and a few time labels; the buckets whose start is in
+ * `marked` (bursts flagged as stuffing) have their participants drawn in the alert colour. */
 export function columnChart(buckets, name, formatLabel, container, marked = new Set()) {
   const WIDTH = widthOf(container);
   const height = 240;
-  const left = 44;
+  const left = 52;
   const bottom = 28;
   const top = 10;
   const chart = frame(WIDTH, height, name);
@@ -56,10 +58,11 @@ export function columnChart(buckets, name, formatLabel, container, marked = new 
   const plotW = WIDTH - left - 8;
   if (buckets.length === 0) {
     chart.append(svg("text", { x: WIDTH / 2, y: height / 2, "text-anchor": "middle", class: "chart-empty" },
-      t("no_votes")));
+      t("no_activity")));
     return chart;
   }
-  const max = Math.max(1, ...buckets.map((b) => b.participants));
+  const viewsOf = (bucket) => bucket.views ?? 0;
+  const max = Math.max(1, ...buckets.map((b) => Math.max(b.participants, viewsOf(b))));
   const nice = niceMax(Math.max(2, max));
   for (const fraction of [0, 0.5, 1]) {
     const y = top + plotH - fraction * plotH;
@@ -69,16 +72,26 @@ export function columnChart(buckets, name, formatLabel, container, marked = new 
     );
   }
   const step = plotW / buckets.length;
-  const barWidth = Math.max(1, Math.min(48, step * 0.7));
+  const viewWidth = Math.max(1, Math.min(48, step * 0.8));
+  const barWidth = Math.max(1, viewWidth * 0.55);
   const every = Math.ceil(buckets.length / Math.max(2, Math.floor(WIDTH / 110)));
+  const heightOf = (n) => (n / nice) * plotH;
   buckets.forEach((bucket, i) => {
-    const h = (bucket.participants / nice) * plotH;
-    const x = left + i * step + (step - barWidth) / 2;
+    const middle = left + i * step + step / 2;
     const burst = marked.has(bucket.start);
-    chart.append(svg("rect", { x, y: top + plotH - h, width: barWidth, height: h, class: burst ? "column burst" : "column" },
-      svg("title", {}, `${formatLabel(bucket.start)}: ${formatNumber(bucket.participants)}${burst ? " · " + t("verdict_stuffing") : ""}`)));
+    const views = heightOf(viewsOf(bucket));
+    const taken = heightOf(bucket.participants);
+    const title = t("bucket_title", {
+      time: formatLabel(bucket.start), views: formatNumber(viewsOf(bucket)),
+      participants: formatNumber(bucket.participants),
+    }) + (burst ? " · " + t("verdict_stuffing") : "");
+    chart.append(svg("g", { class: "bucket" },
+      svg("title", {}, title),
+      svg("rect", { x: middle - viewWidth / 2, y: top + plotH - views, width: viewWidth, height: views, class: "column-views" }),
+      svg("rect", { x: middle - barWidth / 2, y: top + plotH - taken, width: barWidth, height: taken,
+        class: burst ? "column burst" : "column" })));
     if (i % every === 0) {
-      chart.append(svg("text", { x: x + barWidth / 2, y: height - 8, "text-anchor": "middle", class: "axis" },
+      chart.append(svg("text", { x: middle, y: height - 8, "text-anchor": "middle", class: "axis" },
         formatLabel(bucket.start)));
     }
   });

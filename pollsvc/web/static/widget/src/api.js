@@ -17,16 +17,18 @@ function whereFrom() {
   return script ? new URL(script.src, location.href) : null;
 }
 
-// Resolves to {status, data}; rejects only when the network fails. Only the headers given are
-// sent: a read with none is a simple CORS GET (no preflight) that any cache may share.
-function request(method, path, headers, body) {
+// Resolves to {status, data, headers}; rejects only when the network fails. Only the headers given
+// are sent: a read with none is a simple CORS GET (no preflight) that any cache may share.
+// cache "no-cache": the browser revalidates what it holds (If-None-Match from its own HTTP cache,
+// so still no preflight; a 304 comes back to us as the 200 it kept).
+function request(method, path, headers, body, cache) {
   if (body) headers["Content-Type"] = "application/json";
   return fetch(API + path, {
     method: method, headers: headers, body: body ? JSON.stringify(body) : undefined,
-    mode: "cors", credentials: "omit"
+    mode: "cors", credentials: "omit", cache: cache || "default"
   }).then(function (res) {
     return res.json().catch(function () { return {}; }).then(function (data) {
-      return { status: res.status, data: data || {} };
+      return { status: res.status, data: data || {}, headers: res.headers };
     });
   });
 }
@@ -59,9 +61,10 @@ function ensureToken() {
 // Start on the token now (errors are met again, and shown, when the reader votes).
 function prepareToken() { ensureToken().then(null, function () {}); }
 
-// The polls of an article (article != null) or one poll: {status, data, polls}. Identity-free but
-// for the receipts of this browser's votes in them (and X-Poll-User on sites that sign readers in).
-function readPolls(article, pollId, user) {
+// The polls of an article (article != null) or one poll: {status, data, headers, polls}. Identity-free
+// but for the receipts of this browser's votes in them (and X-Poll-User on sites that sign readers
+// in). again: a live re-read, revalidated with the server rather than taken from the browser's cache.
+function readPolls(article, pollId, user, again) {
   var headers = userHeaders(user);
   var sent = receiptsFor(article != null ? articlePolls(article) : [pollId], user);
   var list = Object.keys(sent).map(function (id) { return sent[id]; });
@@ -69,7 +72,7 @@ function readPolls(article, pollId, user) {
   var path = article != null
     ? "/articles/" + encodeURIComponent(article) + "/polls"
     : "/polls/" + encodeURIComponent(pollId);
-  return request("GET", path, headers).then(function (r) {
+  return request("GET", path, headers, null, again && "no-cache").then(function (r) {
     r.polls = r.status !== 200 ? [] : article != null ? r.data.polls || [] : [r.data];
     r.polls.forEach(function (p) { // a receipt the server no longer takes (its secret changed)
       if (sent[p.id] && !p.has_voted) dropReceipt(p.id, sent[p.id]);

@@ -32,7 +32,14 @@ function load(host, box, ctx) {
     .then(function (r) {
       clear(box);
       if (r && r.status === 200) {
-        r.polls.forEach(function (p) { box.appendChild(pollView(p, ctx)); });
+        var views = {};
+        show(box, views, r.polls, ctx);
+        follow(host, r, function () {
+          return readPolls(article, poll, ctx.user, true).then(function (again) {
+            if (again.status === 200) show(box, views, again.polls, ctx);
+            return again;
+          });
+        });
       } else if (!r || r.status === 429 || r.status >= 500) { // 404 and 422: nothing to show
         var msg = el("p", "msg", r && r.status === 429 ? ctx.t.rate : ctx.t.loadError);
         msg.setAttribute("role", "alert");
@@ -43,4 +50,23 @@ function load(host, box, ctx) {
         box.appendChild(msg);
       }
     });
+}
+
+// The polls of a read into box: views (poll id -> pollView) updated in place, new polls added at
+// the end, polls no longer there taken away.
+function show(box, views, polls, ctx) {
+  var ids = {};
+  polls.forEach(function (p) {
+    ids[p.id] = true;
+    if (views[p.id]) return views[p.id].update(p);
+    var view = views[p.id] = pollView(p, ctx);
+    box.appendChild(view.node);
+    watchViews(view.node, p.id);
+  });
+  Object.keys(views).forEach(function (id) {
+    if (ids[id]) return;
+    unwatchViews(views[id].node);
+    box.removeChild(views[id].node);
+    delete views[id];
+  });
 }

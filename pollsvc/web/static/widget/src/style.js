@@ -35,9 +35,9 @@ var CSS =
   ".n{font-weight:400;font-size:.875em;color:#57606a}" +
   ".bar{height:.5em;margin-top:.25em;border-radius:1em;background:#e6ebf1;overflow:hidden}" +
   ".bar span{display:block;height:100%;border-radius:1em;background:#0f4c81;transform-origin:left;" +
-  "animation:psv-grow .6s ease-out}" +
+  "animation:psv-grow .6s ease-out;transition:width .6s ease-out}" +
   "@keyframes psv-grow{from{transform:scaleX(0)}}" +
-  "@media (prefers-reduced-motion:reduce){.bar span{animation:none}}" +
+  "@media (prefers-reduced-motion:reduce){.bar span{animation:none;transition:none}}" +
   ".count{margin:.8em 0 0;font-size:.9375em;color:#57606a}" +
   ".msg{margin:.8em 0 0;padding:.5em .8em;border-left:.25em solid #a40e26;background:#fff5f5;color:#8a0b20}" +
   ".msg:empty{display:none}" +

@@ -1,5 +1,6 @@
 
 // ---- view.js: one poll: its question and choices, voting, results ----
+// Returns {node, update}: update(poll) takes a later read of the same poll (live.js).
 function pollView(poll, ctx) {
   var t = ctx.t;
   var form = el("form", "poll");
@@ -16,25 +17,62 @@ function pollView(poll, ctx) {
   fieldset.append(legend, desc, options, live, actions);
   form.appendChild(fieldset);
   var current = poll;
+  var list = null; // the results shown, if any
+  var count; // the participant line
 
   function say(text) { message.textContent = text; }
 
-  function show(p, note, moveFocus) {
-    current = p;
-    var hadFocus = form.contains(form.getRootNode().activeElement);
+  function texts(p) {
     legend.textContent = p.question;
     desc.textContent = p.description || "";
     desc.hidden = !p.description;
+  }
+
+  // keep: a live re-read redraws the poll: the reader's unsent choice (and focus) survive it
+  function show(p, note, moveFocus, keep) {
+    current = p;
+    var active = form.getRootNode().activeElement;
+    var hadFocus = form.contains(active);
+    var checked = keep ? Array.prototype.map.call(options.querySelectorAll("input:checked"), function (i) { return i.value; }) : [];
+    texts(p);
     [options, live, actions].forEach(clear);
+    list = null;
     fieldset.removeAttribute("aria-describedby");
     message.textContent = "";
     if (p.status === "open" && !p.has_voted) { renderChoices(p); prepareToken(); }
     if (p.status === "closed") live.appendChild(el("p", "tag", t.closed));
     if (!note && p.has_voted && !p.results_visible && p.status !== "closed") note = t.later;
     if (note) live.appendChild(el("p", "note", note));
-    if (p.results_visible) live.appendChild(results(p));
-    live.append(el("p", "count", fill(t.people, ctx.number.format(p.participants || 0))), message);
+    if (p.results_visible) live.appendChild(list = results(p));
+    count = el("p", "count", people(p));
+    live.append(count, message);
+    Array.prototype.forEach.call(options.querySelectorAll("input"), function (i) {
+      if (checked.indexOf(i.value) >= 0) i.checked = true;
+      if (keep && hadFocus && active.value === i.value) i.focus();
+    });
+    if (checked.length) limit();
     if (moveFocus && hadFocus) live.focus();
+  }
+
+  function people(p) { return fill(t.people, ctx.number.format(p.participants || 0)); }
+
+  // What decides the poll's layout; anything else (counts, texts) is updated where it stands.
+  function shape(p) {
+    return JSON.stringify([p.status, p.has_voted, p.results_visible, p.max_choices, p.options.map(function (o) {
+      return [o.id, o.label];
+    })]);
+  }
+
+  function update(p) {
+    if (current.has_voted && !p.has_voted) return; // read before the vote this view just made
+    if (shape(p) !== shape(current)) return show(p, "", false, true);
+    current = p;
+    texts(p);
+    // Figures that move every few seconds are not read out each time (aria-live off on them);
+    // the reader finds them where they are.
+    count.textContent = people(p);
+    count.setAttribute("aria-live", "off");
+    if (list) { figures(list, p); list.setAttribute("aria-live", "off"); }
   }
 
   function renderChoices(p) {
@@ -63,6 +101,9 @@ function pollView(poll, ctx) {
   // max_choices: once the limit is reached, the other boxes are disabled
   options.addEventListener("change", function () {
     message.textContent = "";
+    limit();
+  });
+  function limit() {
     if (current.max_choices <= 1) return;
     var boxes = options.querySelectorAll("input");
     var checked = options.querySelectorAll("input:checked").length;
@@ -70,26 +111,34 @@ function pollView(poll, ctx) {
       box.disabled = !box.checked && checked >= current.max_choices;
       box.parentNode.classList.toggle("off", box.disabled);
     });
-  });
+  }
 
   function results(p) {
-    var list = el("ul", "res");
+    var ul = el("ul", "res");
     p.options.forEach(function (o) {
-      var votes = o.votes || 0;
       var item = el("li");
       var row = el("div", "row");
-      var num = el("span", "num", ctx.percent.format((o.percent || 0) / 100) + " ");
-      num.appendChild(el("span", "n", "(" + fill(t.votes[votes === 1 ? 0 : 1], ctx.number.format(votes)) + ")"));
-      row.append(el("span", "", o.label), num);
+      row.append(el("span", "", o.label), el("span", "num"));
       var bar = el("div", "bar");
       bar.setAttribute("aria-hidden", "true");
-      var fillBar = el("span");
-      fillBar.style.width = Math.min(100, Math.max(0, o.percent || 0)) + "%";
-      bar.appendChild(fillBar);
+      bar.appendChild(el("span"));
       item.append(row, bar);
-      list.appendChild(item);
+      ul.appendChild(item);
     });
-    return list;
+    figures(ul, p);
+    return ul;
+  }
+
+  // Each option's percent, votes and bar, written into the list results() made for the same options.
+  function figures(ul, p) {
+    p.options.forEach(function (o, i) {
+      var votes = o.votes || 0;
+      var item = ul.children[i];
+      var num = item.querySelector(".num");
+      num.textContent = ctx.percent.format((o.percent || 0) / 100) + " ";
+      num.appendChild(el("span", "n", "(" + fill(t.votes[votes === 1 ? 0 : 1], ctx.number.format(votes)) + ")"));
+      item.querySelector(".bar span").style.width = Math.min(100, Math.max(0, o.percent || 0)) + "%";
+    });
   }
 
   function submit(retried) {
@@ -123,5 +172,5 @@ function pollView(poll, ctx) {
     if (button && !button.disabled) submit(false);
   });
   show(poll);
-  return form;
+  return { node: form, update: update };
 }
