@@ -167,6 +167,8 @@ def test_reporter_sees_everything_read_only(page: Page, live_server: Server, liv
         expect(row.get_by_role("button", name=name, exact=True)).to_have_count(0)
     expect(page.get_by_role("region", name="Nhật ký thay đổi")).to_have_count(0)
     expect(row.get_by_role("link", name="Kết quả")).to_have_attribute("href", f"/dashboard?poll={poll['id']}")
+    # the engagement rate of a poll nobody has seen yet: a dash, read out as "no views yet"
+    expect(row.locator('td[data-label="Tỷ lệ tương tác"]')).to_have_text("—chưa có lượt xem")
 
 
 def test_embed_codes_and_archive(page: Page, live_server: Server, live_admin_key: str, live_api: Api) -> None:

@@ -1,7 +1,7 @@
 // /admin: the poll list, the poll form, close / reopen / archive, embed codes and the audit log.
 
 import {
-  $, announce, api, errorText, formatDateTime, formatNumber, formatShortDateTime, h, renderPager, setupSession, statusBadge, t,
+  $, announce, api, errorText, formatDateTime, formatNumber, formatRate, formatShortDateTime, h, renderPager, setupSession, statusBadge, t,
   withLang,
 } from "./common.js";
 import { PollForm } from "./poll-form.js";
@@ -53,6 +53,7 @@ function pollRow(poll) {
     h("td", { class: "nowrap", "data-label": t("col_article") }, h("code", {}, poll.article_id)),
     h("td", { "data-label": t("col_status") }, statusBadge(poll.status)),
     h("td", { class: "num", "data-label": t("col_participants") }, formatNumber(poll.participants)),
+    h("td", { class: "num", "data-label": t("col_engagement") }, formatRate(poll.engagement_rate)),
     h("td", { class: "nowrap", "data-label": t("col_created") }, h("time", { datetime: poll.created_at, title: formatDateTime(poll.created_at) },
       formatShortDateTime(poll.created_at))),
     h("td", { class: "actions-cell" }, actions));

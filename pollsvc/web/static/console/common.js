@@ -58,6 +58,12 @@ export const formatDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : t
 export const formatShortDateTime = (iso) => (iso ? shortDateTime.format(new Date(iso)) : t("none"));
 export const formatNumber = (n) => number.format(n);
 export const formatPercent = (p) => percent.format(p) + " %";
+
+/** An engagement rate: "12,3 %", or a dash that says "no views yet" to a screen reader. */
+export function formatRate(value) {
+  if (value !== undefined && value !== null) return formatPercent(value);
+  return [h("span", { "aria-hidden": "true" }, t("none")), h("span", { class: "visually-hidden" }, t("no_views"))];
+}
 export const statusText = (status) => t("status_" + status);
 
 /** A status badge: the text says it, the colour only helps. */

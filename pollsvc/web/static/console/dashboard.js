@@ -3,7 +3,7 @@
 // re-read every 3 seconds while the poll is open and the tab is shown.
 
 import {
-  $, $$, LANG, api, errorText, formatDateTime, formatNumber, formatPercent, formatShortDateTime, h, localToIso, renderPager,
+  $, $$, LANG, api, errorText, formatDateTime, formatNumber, formatPercent, formatRate, formatShortDateTime, h, localToIso, renderPager,
   setupSession, statusBadge, storedRole, t, withLang,
 } from "./common.js";
 import { barChart, columnChart } from "./charts.js";
@@ -22,11 +22,7 @@ const state = {
 /** A count, or "—" when the service did not send it. */
 const count = (n) => (n === undefined || n === null ? t("none") : formatNumber(n));
 
-/** An engagement rate: "12,3 %", or a dash that says "no views yet" to a screen reader. */
-function rate(value) {
-  if (value !== undefined && value !== null) return formatPercent(value);
-  return [h("span", { "aria-hidden": "true" }, t("none")), h("span", { class: "visually-hidden" }, t("no_views"))];
-}
+const rate = formatRate;
 
 // ---- ranking ----
 
