@@ -322,7 +322,7 @@ class TimeseriesOutSchema(Schema):
     interval = fields.String(required=True, validate=validate.OneOf(("hour", "day")))
     buckets = fields.List(fields.Nested(BucketSchema), required=True, metadata={
         "description": "UTC buckets, contiguous from the first that had participants or views to the last "
-                       "(empty ones with 0); none: []."})
+                       "(empty ones with 0), at most 2,000 (the latest); none: []."})
 
 
 class ReportItemSchema(Schema):

@@ -346,3 +346,40 @@ def test_a_server_that_stops_writes_its_buffered_views(serve: Any, server_admin_
                                    {"p": poll["id"]}).scalar()
     engine.dispose()
     assert views == 1
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="a late answer from Redis needs Redis")
+def test_a_late_answer_from_redis_never_counts_a_view_twice(app: Any, client: Any, make_poll: Any,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    poll = make_poll()
+    shared = counter(app).shared
+    assert shared is not None
+    record = shared.record
+
+    def ran_but_answered_late(*args: Any, **kwargs: Any) -> int:
+        record(*args, **kwargs)
+        raise redis.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(shared, "record", ran_but_answered_late)
+    assert post_views(client, [poll["id"]]).status_code == 204
+    monkeypatch.undo()
+    assert flushed(app, poll["id"]) == [1]
+
+
+def test_many_unknown_ids_do_not_push_real_polls_out_of_the_cache(app: Any, client: Any, make_poll: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from pollsvc.services import reads
+
+    monkeypatch.setattr(reads, "MAX_ENTRIES", 40)
+    poll = make_poll()
+    cache = app.extensions["pollsvc"].polls
+    assert cache.poll(poll["id"]) is not None
+    for start in range(10_000, 10_200, 20):  # 200 ids that are no poll, 20 a request as the beacon allows
+        assert post_views(client, list(range(start, start + 20))).status_code == 204
+    loads: list[list[int]] = []
+    load_polls = cache.store.load_polls
+    monkeypatch.setattr(cache.store, "load_polls", lambda ids: loads.append(list(ids)) or load_polls(ids))
+    assert cache.poll(poll["id"]) is not None and loads == []  # still cached: no query
+    assert post_views(client, list(range(10_180, 10_200))).status_code == 204 and loads == []  # known absent

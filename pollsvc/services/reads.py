@@ -80,6 +80,9 @@ class PollCache:
         self.store = store
         self.ttl = ttl
         self._polls: dict[int, tuple[float, PollView | None]] = {}
+        self._absent: dict[int, float] = {}
+        """Ids found to be no poll, until when: apart, so that asking for many unknown ids (the view
+        beacon takes 20 a request) can never push the real polls out of the cache."""
         self._articles: dict[str, tuple[float, tuple[int, ...]]] = {}
         self._bodies: dict[tuple[object, ...], _Body] = {}
         self._lock = threading.Lock()
@@ -94,7 +97,7 @@ class PollCache:
             if entry is not None and entry[0] > now:
                 if entry[1] is not None:
                     found[poll_id] = entry[1]
-            else:
+            elif self._absent.get(poll_id, 0.0) <= now:
                 missing.append(poll_id)
         if missing:
             loaded = self.store.load_polls(missing)
@@ -102,7 +105,14 @@ class PollCache:
             with self._lock:
                 self._trim()
                 for poll_id in missing:
-                    self._polls[poll_id] = (expires, loaded.get(poll_id))
+                    view = loaded.get(poll_id)
+                    if view is not None:
+                        self._polls[poll_id] = (expires, view)
+                        continue
+                    self._polls.pop(poll_id, None)
+                    if len(self._absent) >= MAX_ENTRIES:
+                        self._absent.clear()
+                    self._absent[poll_id] = expires
             found.update(loaded)
         return found
 
@@ -141,6 +151,7 @@ class PollCache:
         with self._lock:
             if poll_id is not None:
                 self._polls.pop(poll_id, None)
+                self._absent.pop(poll_id, None)
             for article_id in article_ids:
                 self._articles.pop(article_id, None)
 

@@ -16,6 +16,8 @@ from pollsvc.services.store import Store
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+MAX_BUCKETS = 2000
+"""At most this many buckets, the latest: 83 days of hours, 5 years of days."""
 
 
 def _bucket_start(hour: datetime, interval: str) -> datetime:
@@ -32,7 +34,9 @@ def timeseries(store: Store, poll_id: int, interval: str) -> dict[str, Any]:
             bucket[field] += n
     buckets: list[dict[str, Any]] = []
     if counted:
-        start, end = min(counted), max(counted)
+        end = max(counted)
+        # a closed poll's page is read (and viewed) for years: the span is bounded, latest kept
+        start = max(min(counted), end - (MAX_BUCKETS - 1) * STEPS[interval])
         while start <= end:
             buckets.append({"start": iso(start), **counted.get(start, {"participants": 0, "views": 0})})
             start += STEPS[interval]

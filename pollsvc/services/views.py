@@ -16,8 +16,8 @@ A flusher thread per process (started at its first view) writes the buffers ever
   already in ``view_batches``: then it is only deleted. No acknowledged view is counted twice,
   and none that Redis holds is lost.
 - Memory: the pending dict becomes a batch with an id, kept until its transaction has committed
-  (a retry after a lost acknowledgement is refused by its id). A killed process loses at most its
-  last few seconds of views.
+  (a retry after a lost acknowledgement is refused by its id). A killed process loses what it had
+  not written: its last seconds of views, or everything since the database stopped answering.
 
 Both are flushed when a process stops too.
 
@@ -39,6 +39,8 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pollsvc.identity import keyed_hash
 from pollsvc.services.readmodel import PUBLIC_STATUSES
@@ -285,6 +287,9 @@ class ViewCounter:
         if self.shared is not None and time.monotonic() >= self._redis_down_until:
             try:
                 counted = self.shared.record(keys, moment, self.dedup_seconds, hour)
+            except RedisTimeoutError as exc:  # the script may have run: counting again could count twice
+                self._redis_failed(exc)
+                return 0
             except Exception as exc:  # redis-py raises several families; any of them means "down"
                 self._redis_failed(exc)
         if counted is None:

@@ -328,7 +328,10 @@ class Store:
             if claimed is None:
                 return False
             poll_ids = sorted({poll_id for poll_id, _ in counts})
-            existing = set(connection.scalars(select(Poll.id).where(Poll.id.in_(poll_ids)))) if poll_ids else set()
+            existing: set[int] = set()
+            for start in range(0, len(poll_ids), VIEW_ROWS_PER_STATEMENT):  # within any driver's parameter limit
+                chunk = poll_ids[start:start + VIEW_ROWS_PER_STATEMENT]
+                existing.update(connection.scalars(select(Poll.id).where(Poll.id.in_(chunk))))
             # In key order, so that two flushes (of two processes) lock the rows in the same order.
             rows = [{"poll_id": poll_id, "hour": hour, "views": n}
                     for (poll_id, hour), n in sorted(counts.items()) if poll_id in existing and n > 0]
