@@ -3,8 +3,9 @@
     python -m bench.live [--widgets 1000] [--seconds 60]
 
 ``--widgets`` simulated widgets (wrk connections running bench/widget_live.lua) keep one open
-poll on screen for ``--seconds``: a conditional read (If-None-Match) every ``X-Poll-Refresh``
-seconds, as widget.js does. Meanwhile a voter votes every 2 s, and 8 observer widgets (the same
+``after_vote`` poll on screen for ``--seconds``: a conditional read (If-None-Match) every
+``X-Poll-Refresh`` seconds, as widget.js does, 30% of them by voters (with the poll's voter pass,
+as widget.js re-reads for a reader who voted). Meanwhile a voter votes every 2 s, and 8 observer widgets (the same
 reads, from Python) note when each vote first shows. Run twice: through nginx as a CDN that
 honours our Cache-Control (``proxy_cache``, stale-while-revalidate), then straight at the
 origin. Prints the reads the widgets made, the reads that reached the origin (pollsvc's access
@@ -37,6 +38,7 @@ from pollsvc.testing import ServerProcess, free_port
 BENCH = Path(__file__).resolve().parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 VOTE_EVERY = 2.0
+VOTER_SHARE = 0.3  # of the open widgets, readers who voted: they re-read with the poll's voter pass
 OBSERVERS = 8
 NGINX_CONF = """
 worker_processes 1;
@@ -142,28 +144,30 @@ class VoteWatch:
 
 
 def origin_reads(log: Path, start: int, path: str) -> int:
+    """The reads of ``path`` (with or without a query) in the server's access log since ``start``."""
     with log.open("rb") as lines:
         lines.seek(start)
-        return sum(1 for line in lines if f"GET {path} ".encode() in line)
+        return sum(1 for line in lines if f"GET {path} ".encode() in line or f"GET {path}?".encode() in line)
 
 
-def run_widgets(target: str, path: str, widgets: int, seconds: int) -> dict[str, float]:
+def run_widgets(target: str, path: str, voters_path: str, widgets: int, seconds: int) -> dict[str, float]:
     out = subprocess.run([WRK, "-t1", f"-c{widgets}", f"-d{seconds}s", "--timeout", "10s", "-s",
                           str(BENCH / "widget_live.lua"), target + path, "--", path,
-                          str(LIVE_REFRESH_SECONDS * 1000)], capture_output=True, text=True, check=True).stdout
+                          str(LIVE_REFRESH_SECONDS * 1000), voters_path, str(VOTER_SHARE)],
+                         capture_output=True, text=True, check=True).stdout
     counts = {k: float(v) for k, v in (line.split() for line in out.splitlines() if line.startswith("BENCH_"))}
     errors = next((line for line in out.splitlines() if "Socket errors" in line), "")
     return {**counts, "socket_errors": 1.0 if errors else 0.0}
 
 
-def scenario(name: str, reads_base: str, origin: ServerProcess, poll: dict[str, Any], widgets: int,
-             seconds: int) -> None:
+def scenario(name: str, reads_base: str, origin: ServerProcess, poll: dict[str, Any], voter_pass: str,
+             widgets: int, seconds: int) -> None:
     path = f"/api/v1/polls/{poll['id']}"
     start = origin.log.stat().st_size
     watch = VoteWatch(origin.url, reads_base + path, poll, seconds)
     watcher = threading.Thread(target=watch.run)
     watcher.start()
-    counts = run_widgets(reads_base, path, widgets, seconds)
+    counts = run_widgets(reads_base, path, f"{path}?voter_pass={voter_pass}", widgets, seconds)
     watcher.join()
     reached = origin_reads(origin.log, start, path)
     delays = sorted(watch.delays())
@@ -193,16 +197,20 @@ def main() -> int:
         key = {"Authorization": f"Bearer {admin_key(env)}"}
         poll = requests.post(origin.url + "/api/v1/polls", headers=key, timeout=10, json={
             "article_id": "bao-cao-truc-tiep", "question": "Bạn có ủng hộ phương án mới?",
-            "results_visibility": "always", "options": [{"label": "Có"}, {"label": "Không"}]}).json()
+            "results_visibility": "after_vote", "options": [{"label": "Có"}, {"label": "Không"}]}).json()
+        token = requests.post(origin.url + "/api/v1/voters", timeout=10).json()["voter_token"]
+        voter_pass = requests.post(f"{origin.url}/api/v1/polls/{poll['id']}/votes", timeout=10, headers={
+            "X-Voter-Token": token}, json={"option_ids": [poll["options"][0]["id"]]}).json()["poll"]["voter_pass"]
         cdn, cdn_url = start_cdn(work, origin)
         print(f"- {opts.widgets:,} widgets for {opts.seconds} s each run, a read every {LIVE_REFRESH_SECONDS} s; "
-              f"a vote every {VOTE_EVERY:.0f} s, {OBSERVERS} observer widgets; pollsvc serve 2 workers x 4 "
-              f"threads on PostgreSQL + Redis; nginx proxy_cache as the CDN\n")
+              f"an after_vote poll, {VOTER_SHARE:.0%} of the reads by voters (?voter_pass=); a vote every "
+              f"{VOTE_EVERY:.0f} s, {OBSERVERS} observer widgets; pollsvc serve 2 workers x 4 threads on "
+              f"PostgreSQL + Redis; nginx proxy_cache as the CDN\n")
         print("| run | widgets | widget reads/s | of them 304 | reads/s at the origin | vote shown after: median "
               "| 90th pct | worst | votes | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
               "| ---: | ---: |")
-        scenario("through the CDN", cdn_url, origin, poll, opts.widgets, opts.seconds)
-        scenario("straight at the origin", origin.url, origin, poll, opts.widgets, opts.seconds)
+        scenario("through the CDN", cdn_url, origin, poll, voter_pass, opts.widgets, opts.seconds)
+        scenario("straight at the origin", origin.url, origin, poll, voter_pass, opts.widgets, opts.seconds)
         return 0
     finally:
         if cdn is not None:

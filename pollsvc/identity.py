@@ -248,6 +248,24 @@ def _receipt_mac(secret: str, poll_id: int, kind: str, tag: bytes) -> bytes:
     return hmac.new(secret.encode(), message, hashlib.sha256).digest()[:12]
 
 
+VOTER_PASS_LENGTH = 16
+MAX_VOTER_PASSES = 20
+
+
+def voter_pass(secret: str, poll_id: int) -> str:
+    """The poll's voter pass: one value for every voter of the poll, so that their live re-reads
+    (``?voter_pass=``) are one shared, cacheable URL instead of one private read per voter. It
+    shows what a voter sees (the counts of an ``after_vote`` poll) to whoever holds it."""
+    return _b64(keyed_hash(secret, "voter-pass", str(poll_id)))[:VOTER_PASS_LENGTH]
+
+
+def read_voter_passes(value: str | None) -> frozenset[str]:
+    """The passes of a ``voter_pass`` query parameter (dot separated); checked per poll by the reader."""
+    if not value or len(value) > MAX_VOTER_PASSES * (VOTER_PASS_LENGTH + 1):
+        return frozenset()
+    return frozenset(p for p in value.split(".") if len(p) == VOTER_PASS_LENGTH)
+
+
 def issue_receipt(secret: str, poll_id: int, kind: str, key: bytes) -> str:
     tag = key[:RECEIPT_TAG_BYTES]
     return f"{poll_id}.{RECEIPT_KIND_CODES[kind]}.{_b64(tag)}.{_b64(_receipt_mac(secret, poll_id, kind, tag))}"

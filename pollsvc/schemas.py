@@ -202,6 +202,10 @@ class PollOutSchema(Schema):
     participants = fields.Integer(required=True)
     has_voted = fields.Boolean(required=True)
     options = fields.List(fields.Nested(OptionOutSchema), required=True)
+    voter_pass = fields.String(required=True, allow_none=True, metadata={
+        "description": "When has_voted (else null): the poll's voter pass, the same for all its voters. Re-read "
+                       "with `?voter_pass=` (no receipt, no token) to see what a voter sees through a shared "
+                       "cache: live results for voters cost the origin one read per poll, not one per voter."})
 
 
 class AdminPollOutSchema(PollOutSchema):

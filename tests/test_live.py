@@ -46,3 +46,29 @@ def test_a_cross_origin_widget_may_read_the_refresh_interval(publisher_config: d
     poll = make_poll()
     response = client.get(f"/api/v1/polls/{poll['id']}", headers={"Origin": "https://baohuyen.example"})
     assert "X-Poll-Refresh" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_voters_re_read_live_through_one_shared_url(client: Any, make_poll: Any, voter_token: Any) -> None:
+    """An ``after_vote`` poll: what a voter sees differs from what a reader sees; with the poll's
+    voter pass, every voter's re-read is the same public URL (one cache entry for all of them)."""
+    poll, other = make_poll(results_visibility="after_vote"), make_poll(results_visibility="after_vote")
+    voted = [post_vote(client, poll, token=voter_token()) for _ in range(2)]
+    passes = {v.json["poll"]["voter_pass"] for v in voted}
+    assert len(passes) == 1  # the same for all the poll's voters
+    url = f"/api/v1/polls/{poll['id']}?voter_pass={passes.pop()}"
+    shared = client.get(url)
+    assert shared.json["has_voted"] is True and shared.json["options"][0]["votes"] is not None
+    assert shared.headers["Cache-Control"].startswith("public") and "X-Poll-Refresh" in shared.headers
+    anonymous = client.get(f"/api/v1/polls/{poll['id']}")
+    assert anonymous.json["has_voted"] is False and anonymous.json["options"][0]["votes"] is None
+    assert anonymous.json["voter_pass"] is None
+    # a pass opens its own poll only; a forged one nothing
+    foreign = client.get(f"/api/v1/polls/{other['id']}?voter_pass={voted[0].json['poll']['voter_pass']}")
+    forged = client.get(f"/api/v1/polls/{poll['id']}?voter_pass={'A' * 16}")
+    for response in (foreign, forged):
+        assert response.json["has_voted"] is False and response.json["options"][0]["votes"] is None
+    # on an article read, a voter's re-read names the passes of the polls they voted in
+    article = client.get(f"/api/v1/articles/{poll['article_id']}/polls?voter_pass={voted[0].json['poll']['voter_pass']}")
+    by_id = {p["id"]: p for p in article.json["polls"]}
+    assert by_id[poll["id"]]["has_voted"] is True and by_id[other["id"]]["has_voted"] is False
+    assert article.headers["Cache-Control"].startswith("public")

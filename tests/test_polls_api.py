@@ -32,7 +32,8 @@ def test_public_view_hides_counts_until_visible(client: Any, make_poll: Any) -> 
     assert "dedup" not in public and "total_votes" not in public
     assert set(public) == {"id", "article_id", "question", "description", "max_choices", "status", "opens_at",
                            "closes_at", "results_visibility", "results_visible", "participants", "has_voted",
-                           "options"}
+                           "options", "voter_pass"}
+    assert public["voter_pass"] is None  # a reader who has not voted gets no pass
 
 
 @pytest.mark.parametrize("status", ["draft"])

@@ -14,6 +14,7 @@ from pollsvc.identity import (
     network_hash,
     read_receipts,
     read_user_assertion,
+    read_voter_passes,
     read_voter_token,
 )
 from pollsvc.runtime import runtime
@@ -71,6 +72,7 @@ def ballot_signals(identity: RequestIdentity, now: datetime) -> BallotSignals:
 
 
 def read_caller() -> Caller:
-    """The reader: identities plus the receipts of ``X-Poll-Receipt``."""
+    """The reader: identities, the receipts of ``X-Poll-Receipt`` and the ``voter_pass`` parameter."""
     receipts = request.headers.get("X-Poll-Receipt")
-    return Caller(request_identity(), read_receipts(runtime().settings.secret_key, receipts) if receipts else {})
+    return Caller(request_identity(), read_receipts(runtime().settings.secret_key, receipts) if receipts else {},
+                  read_voter_passes(request.args.get("voter_pass")))

@@ -41,6 +41,12 @@ IDENTITY_HEADERS: list[dict[str, Any]] = [
      "description": "<user_id>:<unix_expiry>:<hex HMAC-SHA256> signed by the host site (dedup user)."},
 ]
 """The voter identity headers: required by a vote as the poll's dedup says, optional on reads."""
+VOTER_PASS_PARAMETER: dict[str, Any] = {
+    "in": "query", "name": "voter_pass", "required": False,
+    "schema": {"type": "string", "maxLength": 340, "pattern": "^[A-Za-z0-9_.-]*$"},
+    "description": "Voter passes (`voter_pass` of a poll a reader voted in), separated by dots: the answer "
+                   "is what a voter of those polls sees, and stays a shared, cacheable answer.",
+}
 READ_HEADERS: dict[str, Any] = {
     "ETag": {"schema": {"type": "string"}, "description": "Send it back as If-None-Match: 304 while unchanged."},
     "Cache-Control": {"schema": {"type": "string", "example": "public, max-age=1, stale-while-revalidate=4"}},

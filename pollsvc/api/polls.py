@@ -14,6 +14,7 @@ from pollsvc.api.docs import (
     READ_HEADERS,
     RECEIPT_HEADER,
     SECURED,
+    VOTER_PASS_PARAMETER,
     documented,
     json_request,
 )
@@ -49,7 +50,7 @@ LIVE_REFRESH_SECONDS = 2
 that, while a CDN that honours ``max-age=1`` sends the origin at most about one read a second
 per poll and edge, however many readers have it open."""
 LIVE = ("X-Poll-Refresh", str(LIVE_REFRESH_SECONDS))
-READ_PARAMETERS = [*IDENTITY_HEADERS, RECEIPT_HEADER]
+READ_PARAMETERS = [*IDENTITY_HEADERS, RECEIPT_HEADER, VOTER_PASS_PARAMETER]
 
 
 def cacheable(rendered: Rendered) -> Response:

@@ -12,7 +12,7 @@ from pollsvc.api.common import NO_STORE, check_poll_id, json_body, json_response
 from pollsvc.api.docs import IDENTITY_HEADERS, NO_STORE_DOC, PUBLIC, documented, json_request
 from pollsvc.api.ratelimits import rate_limited
 from pollsvc.errors import ApiError
-from pollsvc.identity import issue_voter_token, network_label
+from pollsvc.identity import issue_voter_token, network_label, voter_pass
 from pollsvc.metrics import BurstWatch
 from pollsvc.runtime import Runtime, runtime
 from pollsvc.schemas import ChallengeSchema, VoteInSchema, VoteOutSchema, VoterInSchema, VoterOutSchema
@@ -92,6 +92,8 @@ def vote(poll_id: int) -> Response:
     if outcome.accepted and signals.network_hash:
         BURST_WATCH.ballot(poll.id, network_label(signals.network_hash), now.timestamp())
     body = outcome.poll_body()
+    if body is not None and outcome.has_voted:  # the voter's shared live re-read (GET ...?voter_pass=)
+        body["voter_pass"] = voter_pass(rt.settings.secret_key, poll.id)
     if outcome.error is not None:
         extra: dict[str, object] = {} if body is None else {"poll": body}
         if outcome.receipt:

@@ -167,6 +167,7 @@ def poll_body(poll: PollView, status: str, *, has_voted: bool, admin: bool = Fal
         "participants": participants,
         "has_voted": has_voted,
         "options": options,
+        "voter_pass": None,  # set by the reader for a voter (it holds the secret)
     }
     if admin:
         body.update({

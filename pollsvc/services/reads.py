@@ -28,6 +28,7 @@ from pollsvc.identity import (
     RequestIdentity,
     identity_key,
     receipt_proves_vote,
+    voter_pass,
 )
 from pollsvc.services.readmodel import PUBLIC_STATUSES, Counts, PollView, poll_body
 from pollsvc.services.store import Store
@@ -45,6 +46,8 @@ class Caller:
 
     identity: RequestIdentity
     receipts: Mapping[int, Sequence[Receipt]] = field(default_factory=dict)
+    voter_passes: frozenset[str] = frozenset()
+    """Poll-wide voter passes (``identity.voter_pass``): has_voted for those polls, still a shared read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +213,9 @@ class PollReader:
         lookups: dict[int, list[tuple[str, bytes]]] = {}
         personal = False
         for view in items:
+            if caller.voter_passes and voter_pass(self.secret, view.id) in caller.voter_passes:
+                voted.add(view.id)  # the same for every voter of the poll: not personal
+                continue
             receipts = caller.receipts.get(view.id)
             if receipts and receipt_proves_vote(receipts, view.dedup, caller.identity, self.secret):
                 voted.add(view.id)
@@ -230,10 +236,17 @@ class PollReader:
         voted_key = tuple(sorted(voted))
 
         def render() -> bytes:
-            return dumps(shape([poll_body(view, status, has_voted=view.id in voted) for view, status in items]))
+            return dumps(shape([self._body(view, status, view.id in voted) for view, status in items]))
 
         body = self.cache.body((*key, voted_key), parts, render)
         return Rendered(body.data, body.etag, personal, live=any(status == "open" for _, status in items))
+
+
+    def _body(self, view: PollView, status: str, has_voted: bool) -> dict[str, Any]:
+        body = poll_body(view, status, has_voted=has_voted)
+        if has_voted:  # how a voter re-reads the poll live through a shared cache
+            body["voter_pass"] = voter_pass(self.secret, view.id)
+        return body
 
 
 def present_keys(dedup: str, identity: RequestIdentity, secret: str) -> list[tuple[str, bytes]]:

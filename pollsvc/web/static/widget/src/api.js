@@ -64,16 +64,30 @@ function prepareToken() { ensureToken().then(null, function () {}); }
 // The polls of an article (article != null) or one poll: {status, data, headers, polls}. Identity-free
 // but for the receipts of this browser's votes in them (and X-Poll-User on sites that sign readers
 // in). again: a live re-read, revalidated with the server rather than taken from the browser's cache.
+// A voter's live re-read names the polls' voter passes instead of sending receipts: the same URL
+// for every voter of those polls, which a CDN answers for all of them (signed-in readers excepted).
+var passes = {}; // poll id -> its voter_pass, learned from reads and votes (this page view only)
+function learnPasses(polls) {
+  polls.forEach(function (p) { if (p && p.voter_pass) passes[p.id] = p.voter_pass; });
+}
+
 function readPolls(article, pollId, user, again) {
   var headers = userHeaders(user);
   var sent = receiptsFor(article != null ? articlePolls(article) : [pollId], user);
-  var list = Object.keys(sent).map(function (id) { return sent[id]; });
-  if (list.length) headers["X-Poll-Receipt"] = list.join(", ");
-  var path = article != null
+  var ids = Object.keys(sent).sort(function (a, b) { return a - b; });
+  var query = "";
+  if (again && !user && ids.length && ids.every(function (id) { return passes[id]; })) {
+    query = "?voter_pass=" + ids.map(function (id) { return passes[id]; }).join(".");
+    sent = {};
+  } else if (ids.length) {
+    headers["X-Poll-Receipt"] = ids.map(function (id) { return sent[id]; }).join(", ");
+  }
+  var path = (article != null
     ? "/articles/" + encodeURIComponent(article) + "/polls"
-    : "/polls/" + encodeURIComponent(pollId);
+    : "/polls/" + encodeURIComponent(pollId)) + query;
   return request("GET", path, headers, null, again && "no-cache").then(function (r) {
     r.polls = r.status !== 200 ? [] : article != null ? r.data.polls || [] : [r.data];
+    learnPasses(r.polls);
     r.polls.forEach(function (p) { // a receipt the server no longer takes (its secret changed)
       if (sent[p.id] && !p.has_voted) dropReceipt(p.id, sent[p.id]);
     });
@@ -90,6 +104,7 @@ function castVote(pollId, optionIds, user) {
     return request("POST", "/polls/" + pollId + "/votes", headers, { option_ids: optionIds });
   }).then(function (r) {
     var d = r.data;
+    if (d.poll) learnPasses([d.poll]);
     if (d.receipt && d.poll && (r.status === 201 || d.error === "already_voted")) keepReceipt(d.poll, d.receipt, user);
     return r;
   });
