@@ -21,10 +21,10 @@ from typing import Any
 
 from limits import RateLimitItem, parse_many
 
+from pollsvc.redisbackoff import RedisBackoff
+
 log = logging.getLogger("pollsvc")
 
-REDIS_RETRY_SECONDS = 2.0
-"""After a Redis failure, limits stay in process memory this long before Redis is tried again."""
 
 HIT_SCRIPT = """
 local result = {}
@@ -130,8 +130,7 @@ class RateLimiter:
         self.prefix = prefix
         self.clock = clock
         self._memory = MemoryWindows(clock)
-        self._redis_down_until = 0.0
-        self._lock = threading.Lock()
+        self._backoff = RedisBackoff("rate limits", "using process memory")
         self._hit: Any = redis.register_script(HIT_SCRIPT) if redis is not None else None
         self._peek: Any = redis.register_script(PEEK_SCRIPT) if redis is not None else None
 
@@ -186,15 +185,10 @@ class RateLimiter:
         return Decision(allowed, tightest.limit, tightest.remaining, tightest.reset_at)
 
     def _use_redis(self) -> bool:
-        return self.redis is not None and time.monotonic() >= self._redis_down_until
+        return self.redis is not None and self._backoff.available()
 
     def _redis_failed(self, exc: Exception) -> None:
-        with self._lock:
-            first = time.monotonic() >= self._redis_down_until
-            self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-        if first:
-            log.warning("rate limits: Redis unavailable (%s); using process memory for %.0f s",
-                        type(exc).__name__, REDIS_RETRY_SECONDS)
+        self._backoff.failed(exc)
 
 
 def _tighter(current: Decision | None, candidate: Decision) -> Decision:

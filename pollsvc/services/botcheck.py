@@ -28,6 +28,7 @@ from typing import Any
 import altcha
 
 from pollsvc.identity import network_label
+from pollsvc.redisbackoff import RedisBackoff
 from pollsvc.services.store import Store
 
 ALGORITHM = "PBKDF2/SHA-256"
@@ -102,16 +103,16 @@ class LoadLedger:
         self.clock = clock
         self._minutes: dict[str, dict[int, int]] = {}
         self._lock = threading.Lock()
-        self._redis_down_until = 0.0
+        self._backoff = RedisBackoff("proof-of-work load", "counting in process memory")
 
     def record(self, network: str) -> tuple[Load, Load]:
         """Count one challenge for ``network`` (and the whole service); the loads it is priced by."""
         minute = int(self.clock() // 60)
-        if self.redis is not None and time.monotonic() >= self._redis_down_until:
+        if self.redis is not None and self._backoff.available():
             try:
                 return self._record_redis(network, minute)
-            except Exception:  # any Redis failure: this process's memory meanwhile
-                self._redis_down_until = time.monotonic() + 2.0
+            except Exception as exc:  # any Redis failure: this process's memory meanwhile
+                self._backoff.failed(exc)
         with self._lock:
             return self._record_memory(network, minute), self._record_memory("*", minute)
 

@@ -43,6 +43,7 @@ from typing import Any, Protocol
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pollsvc.identity import keyed_hash
+from pollsvc.redisbackoff import RedisBackoff
 from pollsvc.services.readmodel import PUBLIC_STATUSES
 from pollsvc.services.reads import PollCache
 from pollsvc.services.store import Store
@@ -56,7 +57,6 @@ VIEW_FLUSH_SECONDS = 2.0
 VIEW_BATCHES_KEPT_DAYS = 2
 """``pollsvc purge`` forgets flushed batch ids older than this: a leftover batch is retried within
 seconds of Redis and the database answering again, not days later."""
-REDIS_RETRY_SECONDS = 2.0
 FLUSH_LOCK_SECONDS = 60
 MAX_MEMORY_WINDOWS = 1_000_000
 """Live dedup windows one process keeps without Redis (about 100 MB); beyond, new views are not
@@ -265,7 +265,7 @@ class ViewCounter:
         self.dedup_seconds = dedup_seconds
         self.memory = MemoryViews()
         self.shared = RedisViews(redis, prefix) if redis is not None else None
-        self._redis_down_until = 0.0
+        self._backoff = RedisBackoff("views", "buffering in process memory")
         self._flush_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._flusher_pid = 0
@@ -284,7 +284,7 @@ class ViewCounter:
         moment = now.timestamp()
         hour = int(moment // 3600 * 3600)
         counted = None
-        if self.shared is not None and time.monotonic() >= self._redis_down_until:
+        if self.shared is not None and self._backoff.available():
             try:
                 counted = self.shared.record(keys, moment, self.dedup_seconds, hour)
             except RedisTimeoutError as exc:  # the script may have run: counting again could count twice
@@ -380,11 +380,7 @@ class ViewCounter:
             multiprocessing.util.Finalize(None, _flush_at_exit, args=(ref,), exitpriority=10)
 
     def _redis_failed(self, exc: Exception) -> None:
-        first = time.monotonic() >= self._redis_down_until
-        self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-        if first:
-            log.warning("views: Redis unavailable (%s); buffering in process memory for %.0f s",
-                        type(exc).__name__, REDIS_RETRY_SECONDS)
+        self._backoff.failed(exc)
 
 
 def _flush_loop(ref: weakref.ref[ViewCounter], interval: float) -> None:
