@@ -23,6 +23,16 @@ DEFAULT_LANGUAGE = "vi"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 MESSAGES_FILE = Path(__file__).parent / "static" / "console" / "i18n.json"
+DESCRIPTIONS = {  # <meta name="description"> of each section's pages
+    "console": {
+        "vi": "Trang quản trị pollsvc: tạo, sửa, lên lịch, đóng và lưu trữ các cuộc bình chọn của bài viết.",
+        "en": "The pollsvc console: create, edit, schedule, close and archive the polls of articles.",
+    },
+    "dashboard": {
+        "vi": "Báo cáo pollsvc: số người tham gia, kết quả và lượt bình chọn theo thời gian của từng cuộc bình chọn.",
+        "en": "pollsvc reports: participants, results and votes over time of each poll.",
+    },
+}
 
 
 @functools.cache
@@ -48,6 +58,7 @@ def _render(template: str, section: str, **context: Any) -> str:
         t=texts,
         i18n_json=json.dumps(texts, ensure_ascii=False),
         section=section,
+        description=DESCRIPTIONS[section][lang],
         lang_query="" if lang == DEFAULT_LANGUAGE else f"?lang={lang}",
         switch_url=f"{request.path}?{urlencode(args)}",
         switch_lang=other,
