@@ -24,9 +24,11 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
 import brotli
 from flask import Flask, Response, g, request
+from werkzeug.http import parse_accept_header
 
 MIN_SIZE = 1024
 MAX_SIZE = 4 * 1024 * 1024
@@ -76,6 +78,13 @@ class CompressedBodies:
         return compressed
 
 
+@lru_cache(maxsize=256)
+def choose_coding(accept_encoding: str) -> str | None:
+    """The coding to use for this ``Accept-Encoding`` (q-values and ``*`` honoured; None: identity).
+    Browsers send a handful of distinct values: each is parsed once."""
+    return parse_accept_header(accept_encoding).best_match(CODINGS)
+
+
 def merge_vary(response: Response, name: str) -> None:
     """Add ``name`` to the response's Vary (one header, case-insensitively without repeats)."""
     names = [v.strip() for value in response.headers.getlist("Vary") for v in value.split(",") if v.strip()]
@@ -122,7 +131,7 @@ def compress_response(response: Response, bodies: CompressedBodies) -> Response:
     merge_vary(response, "Accept-Encoding")
     if length is not None and not MIN_SIZE <= length <= MAX_SIZE:
         return response
-    coding = request.accept_encodings.best_match(CODINGS)
+    coding = choose_coding(request.headers.get("Accept-Encoding", ""))
     if coding is None:
         return response
     response.direct_passthrough = False  # a file from send_file: read it (bounded by MAX_SIZE)
