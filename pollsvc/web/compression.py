@@ -8,7 +8,7 @@ votes (POST) are never compressed.
 Each compressed body is kept, keyed by the digest of its bytes, in a small per-process memory
 (``CompressedBodies``): most answers are the same bytes again and again (widget.js, static files,
 the shared public poll reads until their counts move), so a repeat costs a hash and a dict look-up
-(about 2 µs for a poll read) instead of compressing again (about 30-70 µs).
+(about 2 µs for a poll read) instead of compressing again (br 27 µs, gzip 11 µs for an 840-byte read).
 
 Validators: a compressed answer is another representation, so its strong ETag gets the coding as
 a suffix (``"abc:br"``), as Apache does. A client revalidating with ``If-None-Match: "abc:br"``
