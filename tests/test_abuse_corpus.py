@@ -425,6 +425,35 @@ def test_vietnamese_labels_equal_after_normalisation_are_duplicates(client: Any,
     tried("unicode")
 
 
+BIDI_AND_INVISIBLE = [
+    "\u202egnp.exe\u202c", "Đồng ý\u202e", "\u2066Không\u2069", "\u202aA\u202c", "\u202dB\u202c",  # reorder text
+    "\u200b", "\u200b\u200c\u200d", "\u2060", "\ufeff", "\u3164", "\u115f\u1160", "\u2800", "\u00ad",
+    "\u034f", "\u0301",  # draw nothing, or nothing on their own
+]
+
+
+@pytest.mark.parametrize("text", BIDI_AND_INVISIBLE)
+def test_bidi_overrides_and_invisible_text_are_refused_on_the_field(client: Any, admin: dict[str, str],
+                                                                    make_poll: Any, text: str) -> None:
+    cases = [({"options": [{"label": "A"}, {"label": text}]}, "options.1.label"), ({"question": text}, "question"),
+             ({"description": text}, "description")]
+    for fields, where in cases:
+        response = client.post("/api/v1/polls", json=poll_body(**fields), headers=admin)
+        assert where in assert_error(response, 422, "validation_error")["errors"], (text, response.json)
+        tried("unicode")
+    poll = make_poll()
+    patched = client.patch(f"/api/v1/polls/{poll['id']}", json={"question": text}, headers=admin)
+    assert "question" in assert_error(patched, 422, "validation_error")["errors"]
+    tried("unicode")
+
+
+@pytest.mark.parametrize("text", ["👍", "Có\u200bthể", "שלום\u200f!", "١٢٣", "Đ\u0301", "C++", "?"])
+def test_visible_text_with_marks_and_joiners_is_kept(client: Any, admin: dict[str, str], text: str) -> None:
+    created = client.post("/api/v1/polls", json=poll_body(options=[{"label": "A"}, {"label": text}]), headers=admin)
+    assert created.status_code == 201, created.json
+    assert created.json["options"][1]["label"] == text
+
+
 def test_partial_updates_still_validate_whole_options(client: Any, admin: dict[str, str], make_poll: Any) -> None:
     poll = make_poll()
     for options in ([{}, {}], [{"label": "a"}, {}], [{"label": "a"}, {"label": None}], [{"label": "a"}, "b"],
