@@ -7,7 +7,6 @@ import shutil
 import sys
 import tempfile
 from datetime import datetime, timedelta
-from typing import Any
 
 import click
 from flask import Flask
@@ -39,14 +38,12 @@ def db_upgrade() -> None:
     click.echo("database is at the latest schema")
 
 
-def _create_key_options(command: Any) -> Any:
-    command = click.option("--expires-in", "days", type=click.IntRange(min=1), default=None, metavar="DAYS",
-                           help="The key stops working after DAYS days [default: never].")(command)
-    command = click.option("--name", default=None, help="Who or what uses the key (shown in the audit log).")(command)
-    return click.option("--role", type=click.Choice(["admin", "reporter"]), required=True)(command)
-
-
-def _create_key(role: str, name: str | None, days: int | None) -> None:
+@main.command("create-api-key", help="Create an API key; it is printed once, alone on the last line.")
+@click.option("--role", type=click.Choice(["admin", "reporter"]), required=True)
+@click.option("--name", default=None, help="Who or what uses the key (shown in the audit log).")
+@click.option("--expires-in", "days", type=click.IntRange(min=1), default=None, metavar="DAYS",
+              help="The key stops working after DAYS days [default: never].")
+def create_api_key(role: str, name: str | None, days: int | None) -> None:
     from pollsvc.services.apikeys import create_key
 
     app = _app()
@@ -58,21 +55,12 @@ def _create_key(role: str, name: str | None, days: int | None) -> None:
     click.echo(key)
 
 
-@main.command("create-api-key", help="Create an API key; it is printed once, alone on the last line.")
-@_create_key_options
-def create_api_key(role: str, name: str | None, days: int | None) -> None:
-    _create_key(role, name, days)
-
-
 @main.group("api-keys", help="API keys: create, list, revoke.")
 def api_keys_group() -> None:
     pass
 
 
-@api_keys_group.command("create", help="Create an API key; it is printed once, alone on the last line.")
-@_create_key_options
-def api_keys_create(role: str, name: str | None, days: int | None) -> None:
-    _create_key(role, name, days)
+api_keys_group.add_command(create_api_key, "create")
 
 
 @api_keys_group.command("list", help="Every key: prefix, role, name, state, created, expires (never the key).")
