@@ -207,3 +207,21 @@ def test_every_response_without_a_policy_of_its_own_gets_a_locked_down_one(clien
     assert "frame-ancestors" in embed.headers["Content-Security-Policy"]
     assert "default-src 'self'" in embed.headers["Content-Security-Policy"]
     assert "X-Frame-Options" not in embed.headers
+
+
+@pytest.fixture
+def one_vote_a_minute(app_config: dict[str, Any]) -> dict[str, Any]:
+    app_config["rate_limit_vote"] = "1/minute"
+    return app_config
+
+
+def test_retry_after_only_where_there_is_something_to_wait_for(one_vote_a_minute: Any, client: Any,
+                                                               make_poll: Any) -> None:
+    poll = make_poll(dedup="ip")
+    first = client.post(f"/api/v1/polls/{poll['id']}/votes", json={"option_ids": [poll["options"][0]["id"]]})
+    assert first.status_code == 201 and "Retry-After" not in first.headers
+    assert first.headers["X-RateLimit-Remaining"] == "0"
+    assert "Retry-After" not in client.get(f"/api/v1/polls/{poll['id']}").headers
+    second = client.post(f"/api/v1/polls/{poll['id']}/votes", json={"option_ids": [poll["options"][0]["id"]]})
+    assert_error(second, 429, "rate_limited")
+    assert 1 <= int(second.headers["Retry-After"]) <= 60
