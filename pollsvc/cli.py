@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import click
 from flask import Flask
@@ -41,14 +41,57 @@ def db_upgrade() -> None:
 @main.command("create-api-key", help="Create an API key; it is printed once, alone on the last line.")
 @click.option("--role", type=click.Choice(["admin", "reporter"]), required=True)
 @click.option("--name", default=None, help="Who or what uses the key (shown in the audit log).")
-def create_api_key(role: str, name: str | None) -> None:
+@click.option("--expires-in", "days", type=click.IntRange(min=1), default=None, metavar="DAYS",
+              help="The key stops working after DAYS days [default: never].")
+def create_api_key(role: str, name: str | None, days: int | None) -> None:
     from pollsvc.services.apikeys import create_key
 
     app = _app()
     with app.app_context():
-        key = create_key(db.session, role, name, runtime_of(app).now())
-    click.echo(f"Created a {role} key{f' for {name}' if name else ''}. It is shown only once:")
+        now = runtime_of(app).now()
+        key = create_key(db.session, role, name, now, now + timedelta(days=days) if days else None)
+    until = f", valid for {days} day(s)" if days else ""
+    click.echo(f"Created a {role} key{f' for {name}' if name else ''}{until}. It is shown only once:")
     click.echo(key)
+
+
+@main.group("api-keys", help="API keys: create, list, revoke.")
+def api_keys_group() -> None:
+    pass
+
+
+api_keys_group.add_command(create_api_key, "create")
+
+
+@api_keys_group.command("list", help="Every key: prefix, role, name, state, created, expires (never the key).")
+def api_keys_list() -> None:
+    from pollsvc.services.apikeys import list_keys
+
+    app = _app()
+    with app.app_context():
+        now = runtime_of(app).now()
+        rows = [(k.prefix, k.role, k.name or "-", k.state(now), _day(k.created_at),
+                 _day(k.expires_at) if k.expires_at else "never") for k in list_keys(db.session)]
+    header = ("PREFIX", "ROLE", "NAME", "STATE", "CREATED", "EXPIRES")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@api_keys_group.command("revoke", help="Revoke a key at once, on every instance (PREFIX: from list, or the key).")
+@click.argument("prefix")
+def api_keys_revoke(prefix: str) -> None:
+    from pollsvc.services.apikeys import revoke_key
+
+    app = _app()
+    with app.app_context():
+        if not revoke_key(db.session, prefix, runtime_of(app).now()):
+            raise click.ClickException(f"no active key with prefix {prefix!r}")
+    click.echo("revoked")
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 @main.group("counts", help="Participant and vote counters.")
@@ -153,10 +196,10 @@ def serve(host: str, port: int, workers: int | None, threads: int, demo: bool) -
         from pollsvc.demo import seed_demo
 
         with app.app_context():
-            key, poll_id = seed_demo(db.session, runtime_of(app).now())
+            key, poll_id = seed_demo(db.session, runtime_of(app).now(), app.instance_path)
         click.echo(f"Demo article with poll {poll_id}:  {base}/demo")
         click.echo(f"Admin console:  {base}/admin   Dashboard:  {base}/dashboard")
-        click.echo(f"Admin API key (shown once):  {key}")
+        click.echo(f"Admin API key (demo, the same on every start):  {key}")
     metrics_dir = tempfile.mkdtemp(prefix="pollsvc-metrics-")
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=metrics_dir, POLLSVC_INSTANCE_PATH=app.instance_path)
     args = serve_argv("pollsvc.wsgi:app", host, port, workers, threads, access_log_ips=settings.access_log_ips,

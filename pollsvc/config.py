@@ -20,10 +20,12 @@
 | POLLSVC_POW_BASE_COST            | pow_base_cost            | 10000 (PBKDF2 iterations per attempt) |
 | POLLSVC_POW_MAX_COST             | pow_max_cost             | 64 x the base cost                    |
 | POLLSVC_VOTER_TOKEN_MAX_AGE      | voter_token_max_age      | 86400 (seconds)                       |
+| POLLSVC_METRICS_TOKEN            | metrics_token            | unset: /metrics for loopback only     |
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -60,6 +62,7 @@ class Settings:
     pow_base_cost: int = 10000
     pow_max_cost: int = 0
     voter_token_max_age: int = 86400
+    metrics_token: str = ""
     redis_socket_timeout: float = 0.1
     public_cache_seconds: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -87,7 +90,7 @@ class Settings:
     def _with_instance_defaults(self, instance_path: str) -> Settings:
         changes: dict[str, Any] = {}
         if not self.database_url:
-            changes["database_url"] = "sqlite:///" + str(Path(instance_path) / "pollsvc.sqlite3")
+            changes["database_url"] = "sqlite:///" + str(_private_database(Path(instance_path)))
         if not self.secret_key:
             changes["secret_key"] = _instance_secret(Path(instance_path))
         for name in ("rate_limit_vote", "rate_limit_voters", "rate_limit_public_read", "rate_limit_views",
@@ -137,6 +140,16 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
     except ValueError as exc:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
     return raw
+
+
+def _private_database(instance: Path) -> Path:
+    """The embedded database's file, created readable by its owner alone (ballots, IP keys and
+    API-key hashes are in it); SQLite gives its -wal and -shm files the same mode."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "pollsvc.sqlite3"
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return path
 
 
 def _instance_secret(instance: Path) -> str:

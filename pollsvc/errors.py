@@ -29,9 +29,11 @@ STATUS_OF: dict[str, int] = {
     "poll_closed": 409,
     "poll_has_votes": 409,
     "payload_too_large": 413,
+    "uri_too_long": 414,
     "validation_error": 422,
     "invalid_selection": 422,
     "rate_limited": 429,
+    "headers_too_large": 431,
     "internal_error": 500,
     "unavailable": 503,
 }
@@ -50,9 +52,11 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "poll_closed": "This poll is closed.",
     "poll_has_votes": "This poll has votes: its options, max_choices and dedup can no longer change.",
     "payload_too_large": "The request body is too large.",
+    "uri_too_long": "The request's URL is too long.",
     "validation_error": "The request does not match the schema; see errors.",
     "invalid_selection": "The selected options are not valid for this poll.",
     "rate_limited": "Too many requests; try again later.",
+    "headers_too_large": "The request's headers are too large.",
     "internal_error": "Internal error.",
     "unavailable": "A backing store is unavailable; nothing was written. Try again shortly.",
 }
@@ -64,8 +68,10 @@ _CODE_OF_STATUS = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    414: "uri_too_long",
     422: "validation_error",
     429: "rate_limited",
+    431: "headers_too_large",
     503: "unavailable",
 }
 

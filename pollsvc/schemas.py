@@ -8,6 +8,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from pollsvc.text import text_problem
+
 ARTICLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
 ARTICLE_ID_ERROR = "1-128 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit."
@@ -87,6 +89,9 @@ class TrimmedText(fields.String):
             raise ValidationError("Control characters are not allowed.")
         if _SURROGATE.search(text):
             raise ValidationError("Not valid Unicode (unpaired surrogate).")
+        problem = text_problem(text)
+        if problem:
+            raise ValidationError(problem)
         return text
 
 

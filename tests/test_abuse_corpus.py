@@ -332,9 +332,12 @@ def test_oversized_bodies_strings_lists_and_pages(client: Any, admin: dict[str, 
             assert_error(client.get(f"{path}?{query}", headers=admin), 422, "validation_error")
             tried("oversize")
     assert client.get("/api/v1/polls?page=1000000&per_page=100", headers=admin).json["items"] == []
-    long_query = "&".join(f"x{i}={'y' * 50}" for i in range(300))
+    long_query = "&".join(f"x{i}={'y' * 50}" for i in range(70))  # 3.8 KB of unknown parameters
     clean(client.get(f"/api/v1/polls?{long_query}", headers=admin), 200, 422)
     clean(client.get(f"/api/v1/polls/{pid}?{long_query}"), 200)
+    longer_query = "&".join(f"x{i}={'y' * 50}" for i in range(300))  # 16 KB: past the 8 KiB URL limit
+    assert_error(client.get(f"/api/v1/polls?{longer_query}", headers=admin), 414, "uri_too_long")
+    assert_error(client.get(f"/api/v1/polls/{pid}?{longer_query}"), 414, "uri_too_long")
     tried("oversize", 2)
     db_intact(client, admin, 1, {pid: 1})
 
@@ -420,6 +423,35 @@ def test_vietnamese_labels_equal_after_normalisation_are_duplicates(client: Any,
                            headers=admin)
     assert "options" in assert_error(response, 422, "validation_error")["errors"]
     tried("unicode")
+
+
+BIDI_AND_INVISIBLE = [
+    "\u202egnp.exe\u202c", "Đồng ý\u202e", "\u2066Không\u2069", "\u202aA\u202c", "\u202dB\u202c",  # reorder text
+    "\u200b", "\u200b\u200c\u200d", "\u2060", "\ufeff", "\u3164", "\u115f\u1160", "\u2800", "\u00ad",
+    "\u034f", "\u0301",  # draw nothing, or nothing on their own
+]
+
+
+@pytest.mark.parametrize("text", BIDI_AND_INVISIBLE)
+def test_bidi_overrides_and_invisible_text_are_refused_on_the_field(client: Any, admin: dict[str, str],
+                                                                    make_poll: Any, text: str) -> None:
+    cases = [({"options": [{"label": "A"}, {"label": text}]}, "options.1.label"), ({"question": text}, "question"),
+             ({"description": text}, "description")]
+    for fields, where in cases:
+        response = client.post("/api/v1/polls", json=poll_body(**fields), headers=admin)
+        assert where in assert_error(response, 422, "validation_error")["errors"], (text, response.json)
+        tried("unicode")
+    poll = make_poll()
+    patched = client.patch(f"/api/v1/polls/{poll['id']}", json={"question": text}, headers=admin)
+    assert "question" in assert_error(patched, 422, "validation_error")["errors"]
+    tried("unicode")
+
+
+@pytest.mark.parametrize("text", ["👍", "Có\u200bthể", "שלום\u200f!", "١٢٣", "Đ\u0301", "C++", "?"])
+def test_visible_text_with_marks_and_joiners_is_kept(client: Any, admin: dict[str, str], text: str) -> None:
+    created = client.post("/api/v1/polls", json=poll_body(options=[{"label": "A"}, {"label": text}]), headers=admin)
+    assert created.status_code == 201, created.json
+    assert created.json["options"][1]["label"] == text
 
 
 def test_partial_updates_still_validate_whole_options(client: Any, admin: dict[str, str], make_poll: Any) -> None:

@@ -143,8 +143,9 @@ def test_demo_seed_is_idempotent(migrated: str, instance_dir: Path, app: Any) ->
     from pollsvc.extensions import db
 
     with app.app_context():
-        key1, poll1 = seed_demo(db.session, app.extensions["pollsvc"].now())
-        key2, poll2 = seed_demo(db.session, app.extensions["pollsvc"].now())
-    assert poll1 == poll2 and key1 != key2
+        key1, poll1 = seed_demo(db.session, app.extensions["pollsvc"].now(), instance_dir)
+        key2, poll2 = seed_demo(db.session, app.extensions["pollsvc"].now(), instance_dir)
+    assert poll1 == poll2 and key1 == key2  # the demo's key is given again, not a new one each start
+    assert (instance_dir / "demo_api_key").stat().st_mode & 0o777 == 0o600
     polls = app.test_client().get(f"/api/v1/articles/{DEMO_ARTICLE_ID}/polls").json["polls"]
     assert len(polls) == 1 and "Quảng Ninh" in polls[0]["question"]

@@ -45,6 +45,17 @@ def test_failed_key_attempts_are_limited_per_ip_and_say_when_to_retry(four_failu
                             environ_base={"REMOTE_ADDR": "198.51.100.68"}), 401, "unauthorized")
 
 
+def test_a_guesser_on_the_same_address_does_not_lock_an_editor_out(four_failures: Any, client: Any,
+                                                                   admin: dict[str, str]) -> None:
+    newsroom = {"REMOTE_ADDR": "192.0.2.44"}  # one NAT, or a proxy not declared in TRUSTED_PROXIES
+    codes = [client.get("/api/v1/polls", headers={"Authorization": f"Bearer psk_{i:012x}_guess"},
+                        environ_base=newsroom).status_code for i in range(45)]
+    assert codes[:4] == [401] * 4 and set(codes[4:]) == {429}
+    assert client.get("/api/v1/polls", headers=admin, environ_base=newsroom).status_code == 200
+    assert_error(client.get("/api/v1/polls", headers={"Authorization": "Bearer psk_000000000000_x"},
+                            environ_base=newsroom), 429, "rate_limited")
+
+
 def test_keys_are_compared_in_constant_time_whatever_their_shape(app: Any, admin_key: str,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     compared: list[tuple[Any, Any]] = []

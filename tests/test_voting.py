@@ -211,6 +211,8 @@ def test_closed_and_scheduled_polls_refuse_votes(client: Any, make_poll: Any, ad
     scheduled = make_poll(opens_at=(clock.current + timedelta(hours=1)).isoformat())
     early = post_vote(client, scheduled, token=voter_token())
     assert early.status_code == 409 and early.json["error"] == "poll_not_open"
+    assert set(early.json) == {"error", "message"}  # that the id is taken, and nothing of the poll
+    assert client.get(f"/api/v1/polls/{scheduled['id']}").status_code == 404
     draft = make_poll(status="draft")
     assert post_vote(client, draft, token=voter_token()).status_code == 404
 

@@ -13,6 +13,7 @@ from pollsvc.api.ratelimits import count_failed_key, refuse_if_blocked
 from pollsvc.errors import ApiError
 from pollsvc.extensions import db
 from pollsvc.models import ApiKey
+from pollsvc.runtime import runtime
 from pollsvc.services.apikeys import verify_key
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,14 +31,16 @@ def current_key() -> ApiKey | None:
     header = request.headers.get("Authorization")
     key: ApiKey | None = None
     if header is not None:
-        refuse_if_blocked()
         scheme, _, presented = header.partition(" ")
         presented = presented.strip()
         if scheme.lower() == "bearer" and KEY_SHAPE.fullmatch(presented):
-            key = verify_key(db.session, presented)
+            key = verify_key(db.session, presented, runtime().now())
         if key is None:
+            # Only failures count, and only they are refused: a guesser sharing an address (a
+            # newsroom's NAT, a proxy not declared in POLLSVC_TRUSTED_PROXIES) locks out no editor.
+            refuse_if_blocked()
             count_failed_key()
-            raise ApiError("unauthorized", "The API key is missing, malformed, unknown or revoked.")
+            raise ApiError("unauthorized", "The API key is missing, malformed, unknown, expired or revoked.")
     g.api_key = key
     return key
 

@@ -1,8 +1,12 @@
-"""Operations endpoints: liveness, readiness, metrics. No key, no rate limit."""
+"""Operations endpoints: liveness, readiness, metrics. No API key, no rate limit; /metrics is for
+the operator alone (``POLLSVC_METRICS_TOKEN``, else loopback only)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+import hmac
+import ipaddress
+
+from flask import Blueprint, Response, request
 
 from pollsvc import metrics
 from pollsvc.api.common import NO_STORE, json_response
@@ -43,4 +47,27 @@ def readyz() -> Response:
 
 @bp.get("/metrics")
 def metrics_view() -> Response:
+    """Prometheus text: vote totals and admin activity, so not for strangers."""
+    token = runtime().settings.metrics_token
+    if not (may_scrape(token) if token else from_loopback_directly()):
+        raise ApiError("unauthorized", "The metrics need Authorization: Bearer <POLLSVC_METRICS_TOKEN> "
+                                       "(without that setting, only a client on this host may read them).")
     return metrics.render()
+
+
+def may_scrape(token: str) -> bool:
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
+
+
+def from_loopback_directly() -> bool:
+    """A client on this host, not relayed by a proxy (which would send X-Forwarded-For): an
+    operator's curl or a local Prometheus, never a reader coming through the balancer."""
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback

@@ -3,10 +3,12 @@ security, CORS and rate-limit headers, and its metrics. One hook before the view
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import re
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 
@@ -19,6 +21,17 @@ from pollsvc.errors import ApiError
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"))
 """Added to every response (no view sets them, so they are appended, not looked up first)."""
+MAX_URI_BYTES = 8192
+MAX_HEADER_BYTES = 16384
+"""Below the HTTP server's own limits (Granian: a 64 KiB URI, a 400 KiB buffer), so that nearly
+every oversized request gets the JSON error shape from here, not the server's empty answer."""
+NO_BANNER = ("Server", "")
+"""Replaces the HTTP server's ``Server: granian`` on every response the app makes (Granian has no
+setting to drop it; its own errors for unparseable requests still carry it)."""
+BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOCKED_DOWN = (("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"), ("X-Frame-Options", "DENY"))
+"""For every response that sets no policy of its own (JSON, errors, the 404 of any path): it may
+run nothing and be framed by no one. Pages (the console, the demo, the embeds) set their own."""
 
 
 def install(app: Flask, settings: Settings) -> None:
@@ -34,9 +47,12 @@ def install(app: Flask, settings: Settings) -> None:
         g.request_started = time.perf_counter()
         given = request.headers.get("X-Request-ID")
         g.request_id = given if given and REQUEST_ID.fullmatch(given) else f"{prefix}{next(counter):08x}"
+        check_request_size(request.environ)
         length = request.content_length
         if length is not None and length > limit:
             raise ApiError("payload_too_large", too_large)
+        if length is None and request.method not in BODILESS and "wsgi.input_terminated" in request.environ:
+            buffer_streamed_body(request.environ, limit, too_large)
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -44,6 +60,9 @@ def install(app: Flask, settings: Settings) -> None:
         state = g._get_current_object()
         headers = response.headers
         headers.extend(SECURITY_HEADERS)
+        headers.set(*NO_BANNER)
+        if "Content-Security-Policy" not in headers:
+            headers.extend(LOCKED_DOWN)
         add_headers(response, state)
         if req.path.startswith(API_PREFIX):
             cors.apply(req, response)
@@ -53,3 +72,26 @@ def install(app: Flask, settings: Settings) -> None:
                         time.perf_counter() - started if started else 0.0, state.get("error_code"))
         return response
 
+
+def check_request_size(environ: dict[str, Any]) -> None:
+    """414 and 431 in the contract's shape (the limits above)."""
+    if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) > MAX_URI_BYTES:
+        raise ApiError("uri_too_long", f"The URL is longer than {MAX_URI_BYTES} bytes.")
+    if sum(len(k) + len(v) for k, v in environ.items() if k.startswith("HTTP_")) > MAX_HEADER_BYTES:
+        raise ApiError("headers_too_large", f"The request's headers are larger than {MAX_HEADER_BYTES} bytes.")
+
+
+def buffer_streamed_body(environ: dict[str, Any], limit: int, too_large: str) -> None:
+    """A body without Content-Length (chunked): read it here, at most ``limit`` bytes, so that one
+    byte more is a 413 rather than a body silently cut at the limit (Werkzeug stops reading there
+    and says nothing). What fits is handed on, read from memory."""
+    stream = environ["wsgi.input"]
+    body = b""
+    while len(body) <= limit:
+        chunk = stream.read(limit + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    if len(body) > limit:
+        raise ApiError("payload_too_large", too_large)
+    environ["wsgi.input"] = io.BytesIO(body)
