@@ -10,7 +10,7 @@ from flask import Flask
 from flask.sessions import SessionInterface, SessionMixin
 from flask_smorest import Api
 
-from pollsvc.api import pipeline
+from pollsvc.api import openapi, pipeline
 from pollsvc.config import Settings
 from pollsvc.errors import register_error_handlers
 from pollsvc.extensions import db, migrate
@@ -23,6 +23,11 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
 class PollsApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = openapi.DEFAULT_ERROR
+
+    def _register_pagination_header(self) -> None:
+        """Nothing: pollsvc pages in its bodies, and flask-smorest's X-Pagination header would leave
+        an unused ``PaginationMetadata`` schema in the document."""
 
 
 class NoSessions(SessionInterface):
@@ -58,8 +63,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         store = make_store(db.engine)
     app.extensions[EXTENSION] = Runtime.build(settings, store, clock, _redis_client(settings))
 
-    api = PollsApi(app, spec_kwargs={"info": {"description": "pollsvc HTTP API v1."}})
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api = PollsApi(app, spec_kwargs=openapi.spec_options())
+    openapi.register_components(api.spec)
     register_error_handlers(app)
     pipeline.install(app, settings)
 
@@ -97,7 +102,7 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "API_TITLE": "pollsvc",
-        "API_VERSION": "v1",
+        "API_VERSION": openapi.package_version(),
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -17,6 +18,7 @@ VISIBILITIES = ("always", "after_vote", "after_close", "never")
 DEDUPS = ("token", "ip", "token_and_ip", "user")
 INPUT_STATUSES = ("draft", "open", "closed")
 OUTPUT_STATUSES = ("draft", "scheduled", "open", "closed", "archived")
+PUBLIC_VIEW, ADMIN_VIEW = "public", "admin"
 MAX_OPTIONS = 20
 MAX_VIEW_POLLS = 20
 MAX_POLL_ID = 2**31 - 1
@@ -24,6 +26,48 @@ MAX_POLL_ID = 2**31 - 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    """A named set of strings: validated by ``Choice`` fields, documented once as the component
+    schema ``name`` and referenced from every field that takes it."""
+
+    name: str
+    values: tuple[str, ...]
+    description: str
+
+
+POLL_STATUS = Enumeration("PollStatus", OUTPUT_STATUSES, (
+    "A poll's status as the API shows it: `scheduled` is open with `opens_at` in the future; `closed` is "
+    "closed by hand or past `closes_at`; `archived` is hidden from the public."))
+POLL_INPUT_STATUS = Enumeration("PollInputStatus", INPUT_STATUSES, (
+    "The status an admin sets: `draft` (not public), `open` or `closed`."))
+DEDUP = Enumeration("Dedup", DEDUPS, (
+    "How the poll tells voters apart: `token` (X-Voter-Token), `ip` (client IP), `token_and_ip` (both must "
+    "be new), `user` (X-Poll-User signed by the host site)."))
+RESULTS_VISIBILITY = Enumeration("ResultsVisibility", VISIBILITIES, (
+    "Who sees the counts: `always`; `after_vote` (voters, and everyone once closed); `after_close`; "
+    "`never` (only API keys)."))
+TIMESERIES_INTERVAL = Enumeration("TimeseriesInterval", ("hour", "day"), "The width of a timeseries bucket (UTC).")
+REPORT_SORT = Enumeration("ReportSort", ("participants", "engagement"), "The order of the polls report.")
+BURST_VERDICT = Enumeration("BurstVerdict", ("stuffing", "surge"), (
+    "`stuffing`: the burst's ballots came with tokens minted minutes before on the same network, or one "
+    "network cast far more than typical ones; `surge`: spread over many networks (an article going viral)."))
+PUBLIC_POLL_VIEW = Enumeration("PublicPollView", (PUBLIC_VIEW,), (
+    "Marks the public view of a poll (what a reader sees, counts by `results_visibility`)."))
+ADMIN_POLL_VIEW = Enumeration("AdminPollView", (ADMIN_VIEW,), (
+    "Marks the admin view of a poll (API keys: all counts, `dedup`, timestamps, `total_votes`)."))
+ENUMERATIONS = (POLL_STATUS, POLL_INPUT_STATUS, DEDUP, RESULTS_VISIBILITY, TIMESERIES_INTERVAL, REPORT_SORT,
+                BURST_VERDICT, PUBLIC_POLL_VIEW, ADMIN_POLL_VIEW)
+
+
+class Choice(fields.String):
+    """A string of an ``Enumeration`` (validated on load; documented as a ``$ref`` to it)."""
+
+    def __init__(self, enumeration: Enumeration, **kwargs: Any) -> None:
+        super().__init__(validate=validate.OneOf(enumeration.values), **kwargs)
+        self.enumeration = enumeration
 
 
 def is_article_id(value: str) -> bool:
@@ -120,9 +164,9 @@ class PollFieldsMixin:
     max_choices = StrictInteger(validate=validate.Range(min=1, max=MAX_OPTIONS))
     opens_at = Timestamp(allow_none=True)
     closes_at = Timestamp(allow_none=True)
-    results_visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
-    dedup = fields.String(validate=validate.OneOf(DEDUPS))
-    status = fields.String(validate=validate.OneOf(INPUT_STATUSES))
+    results_visibility = Choice(RESULTS_VISIBILITY)
+    dedup = Choice(DEDUP)
+    status = Choice(POLL_INPUT_STATUS)
 
 
 class PollCreateSchema(PollFieldsMixin, Schema):
@@ -158,7 +202,7 @@ class ViewsInSchema(Schema):
 
 class PollListQuerySchema(Schema):
     article_id = article_id_field()
-    status = fields.String(validate=validate.OneOf(OUTPUT_STATUSES))
+    status = Choice(POLL_STATUS)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
@@ -166,7 +210,7 @@ class PollListQuerySchema(Schema):
 class ReportQuerySchema(PollListQuerySchema):
     from_ = Timestamp(data_key="from")
     to = Timestamp()
-    sort = fields.String(load_default="participants", validate=validate.OneOf(("participants", "engagement")),
+    sort = Choice(REPORT_SORT, load_default="participants",
                          metadata={"description": "`participants` (default): most participants, then most votes, "
                                                   "then oldest first. `engagement`: highest engagement rate first "
                                                   "(exact, before rounding), polls without views last, then most "
@@ -180,7 +224,7 @@ class AuditQuerySchema(Schema):
 
 
 class TimeseriesQuerySchema(Schema):
-    interval = fields.String(load_default="hour", validate=validate.OneOf(("hour", "day")))
+    interval = Choice(TIMESERIES_INTERVAL, load_default="hour")
 
 
 # ---- output shapes (documentation and response validation) ----
@@ -194,15 +238,16 @@ class OptionOutSchema(Schema):
 
 
 class PollOutSchema(Schema):
+    view = Choice(PUBLIC_POLL_VIEW, required=True)
     id = fields.Integer(required=True)
     article_id = fields.String(required=True)
     question = fields.String(required=True)
     description = fields.String(allow_none=True, required=True)
     max_choices = fields.Integer(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(OUTPUT_STATUSES))
+    status = Choice(POLL_STATUS, required=True)
     opens_at = fields.DateTime(allow_none=True, required=True)
     closes_at = fields.DateTime(allow_none=True, required=True)
-    results_visibility = fields.String(required=True, validate=validate.OneOf(VISIBILITIES))
+    results_visibility = Choice(RESULTS_VISIBILITY, required=True)
     results_visible = fields.Boolean(required=True)
     participants = fields.Integer(required=True)
     has_voted = fields.Boolean(required=True)
@@ -214,7 +259,8 @@ class PollOutSchema(Schema):
 
 
 class AdminPollOutSchema(PollOutSchema):
-    dedup = fields.String(required=True, validate=validate.OneOf(DEDUPS))
+    view = Choice(ADMIN_POLL_VIEW, required=True)
+    dedup = Choice(DEDUP, required=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     total_votes = fields.Integer(required=True)
@@ -328,7 +374,7 @@ class BucketSchema(Schema):
 
 class TimeseriesOutSchema(Schema):
     poll_id = fields.Integer(required=True)
-    interval = fields.String(required=True, validate=validate.OneOf(("hour", "day")))
+    interval = Choice(TIMESERIES_INTERVAL, required=True)
     buckets = fields.List(fields.Nested(BucketSchema), required=True, metadata={
         "description": "UTC buckets, contiguous from the first that had participants or views to the last "
                        "(empty ones with 0), at most 2,000 (the latest); none: []."})
@@ -338,7 +384,7 @@ class ReportItemSchema(Schema):
     poll_id = fields.Integer(required=True)
     article_id = fields.String(required=True)
     question = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(OUTPUT_STATUSES))
+    status = Choice(POLL_STATUS, required=True)
     participants = fields.Integer(required=True)
     total_votes = fields.Integer(required=True)
     voided = fields.Integer(required=True)
@@ -387,7 +433,7 @@ class BurstSchema(Schema):
     end = fields.DateTime(required=True)
     ballots = fields.Integer(required=True)
     peak_per_minute = fields.Integer(required=True)
-    verdict = fields.String(required=True, validate=validate.OneOf(("stuffing", "surge")))
+    verdict = Choice(BURST_VERDICT, required=True)
     reasons = fields.List(fields.String(), required=True)
 
 

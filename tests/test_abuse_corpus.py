@@ -468,7 +468,7 @@ def test_partial_updates_still_validate_whole_options(client: Any, admin: dict[s
 
 
 @pytest.mark.parametrize("field", ["participants", "votes", "id", "created_at", "updated_at", "total_votes",
-                                   "archived_at", "has_voted", "results_visible", "state", "api_key_id"])
+                                   "archived_at", "has_voted", "results_visible", "state", "api_key_id", "view"])
 def test_mass_assignment_is_an_unknown_field(client: Any, admin: dict[str, str], voted_poll: dict[str, Any],
                                              field: str) -> None:
     value: Any = 10_000 if field not in ("created_at", "updated_at", "archived_at") else "2020-01-01T00:00:00Z"

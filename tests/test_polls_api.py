@@ -22,6 +22,7 @@ def test_create_returns_admin_view_and_location(client: Any, admin: dict[str, st
     assert [o["label"] for o in poll["options"]] == ["Rất hữu ích", "Bình thường", "Chưa rõ"]
     assert all(o["votes"] == 0 and o["percent"] == 0.0 for o in poll["options"])
     assert poll["created_at"].endswith("Z") and poll["updated_at"].endswith("Z")
+    assert poll["view"] == "admin"
 
 
 def test_public_view_hides_counts_until_visible(client: Any, make_poll: Any) -> None:
@@ -30,7 +31,8 @@ def test_public_view_hides_counts_until_visible(client: Any, make_poll: Any) -> 
     assert public["results_visible"] is False and public["has_voted"] is False
     assert all(o["votes"] is None and o["percent"] is None for o in public["options"])
     assert "dedup" not in public and "total_votes" not in public
-    assert set(public) == {"id", "article_id", "question", "description", "max_choices", "status", "opens_at",
+    assert public["view"] == "public"
+    assert set(public) == {"view", "id", "article_id", "question", "description", "max_choices", "status", "opens_at",
                            "closes_at", "results_visibility", "results_visible", "participants", "has_voted",
                            "options", "voter_pass"}
     assert public["voter_pass"] is None  # a reader who has not voted gets no pass

@@ -66,3 +66,24 @@ def test_failed_api_key_attempts_are_limited(limited_config: dict[str, Any], cli
     assert client.get("/api/v1/polls", headers=admin).status_code == 200
     assert client.get("/api/v1/polls", headers={"Authorization": "Bearer psk_guess_x"}).status_code == 429
     assert client.get("/api/v1/polls", headers=admin, environ_base={"REMOTE_ADDR": "192.0.2.50"}).status_code == 200
+
+
+def test_retry_after_only_on_429_and_503(limited_config: dict[str, Any], client: Any, make_poll: Any,
+                                         admin: dict[str, str]) -> None:
+    """A reader's 200 and 304 (and a 201 vote) carry the X-RateLimit-* headers but never Retry-After,
+    before the limit is reached, at it and after a 429 (issue 12: a 200 carried Retry-After: 60)."""
+    poll = make_poll(dedup="token")
+    path = f"/api/v1/polls/{poll['id']}"
+    first = client.get(path)
+    revalidated = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    voted = post_vote(client, poll, token=client.post("/api/v1/voters").json["voter_token"])
+    admin_read = client.get(path, headers=admin)
+    reads = [client.get(path) for _ in range(3)]
+    assert [r.status_code for r in (first, revalidated, voted, admin_read, *reads)] == [200, 304, 201, 200,
+                                                                                        200, 200, 429]
+    for response in (first, revalidated, voted, admin_read, *reads[:2]):
+        assert "Retry-After" not in response.headers, response.status_code
+    assert "X-RateLimit-Remaining" in first.headers and "X-RateLimit-Remaining" in revalidated.headers
+    assert int(reads[2].headers["Retry-After"]) >= 1
+    after = client.get(path, headers=admin)
+    assert after.status_code == 200 and "Retry-After" not in after.headers

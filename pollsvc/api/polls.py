@@ -5,19 +5,11 @@ from __future__ import annotations
 from flask import Response, request, url_for
 from flask_smorest import Blueprint
 
+from pollsvc.api import examples
 from pollsvc.api.auth import ADMIN, READERS, current_key, require_role
 from pollsvc.api.caller import read_caller
 from pollsvc.api.common import check_poll_id, json_response, load_body
-from pollsvc.api.docs import (
-    IDENTITY_HEADERS,
-    PUBLIC,
-    READ_HEADERS,
-    RECEIPT_HEADER,
-    SECURED,
-    VOTER_PASS_PARAMETER,
-    documented,
-    json_request,
-)
+from pollsvc.api.docs import OPTIONAL_KEY, PUBLIC, READ_HEADERS, READ_PARAMETERS, SECURED, documented, json_request
 from pollsvc.api.ratelimits import rate_limited
 from pollsvc.errors import ApiError
 from pollsvc.extensions import db
@@ -50,7 +42,6 @@ LIVE_REFRESH_SECONDS = 2
 that, while a CDN that honours ``max-age=1`` sends the origin at most about one read a second
 per poll and edge, however many readers have it open."""
 LIVE = ("X-Poll-Refresh", str(LIVE_REFRESH_SECONDS))
-READ_PARAMETERS = [*IDENTITY_HEADERS, RECEIPT_HEADER, VOTER_PASS_PARAMETER]
 
 
 def cacheable(rendered: Rendered) -> Response:
@@ -73,11 +64,16 @@ def admin_poll_response(poll_id: int, status: int = 200, headers: dict[str, str]
 
 
 @blp.route("/articles/<article_id>/polls", methods=["GET"])
-@documented(blp, 200, ArticlePollsOutSchema, errors=[401, 422, 429], **PUBLIC, parameters=READ_PARAMETERS,
-            headers=READ_HEADERS)
+@documented(blp, 200, ArticlePollsOutSchema, operation_id="listArticlePolls", errors=[401, 422, 429], **PUBLIC,
+            parameters=READ_PARAMETERS, headers=READ_HEADERS, not_modified=True, example=examples.ARTICLE_POLLS)
 @rate_limited("public_read", exempt_with_key=True)
 def article_polls(article_id: str) -> Response:
-    """The polls a reader sees under an article (open or closed), oldest first."""
+    """List the polls of an article
+
+    What the widget shows under an article: its polls that are `open` or `closed`, oldest first
+    (none: an empty list), each as the reader who sends the identity headers, receipts or voter
+    passes sees it. A shared, cacheable answer unless identity headers make it personal.
+    """
     current_key()
     if not is_article_id(article_id):
         raise ApiError("validation_error", errors={"article_id": ["Not a valid article id."]})
@@ -85,18 +81,28 @@ def article_polls(article_id: str) -> Response:
     return cacheable(rt.reader.article_polls(article_id, read_caller(), rt.now()))
 
 
-# The public view without a key, the admin view (more fields) with one: exactly one matches.
-POLL_OR_ADMIN_POLL = {"oneOf": [{"$ref": "#/components/schemas/PollOut"},
-                                {"$ref": "#/components/schemas/AdminPollOut"}]}
+# The public view without a key, the admin view (more fields) with one: `view` tells which.
+POLL_OR_ADMIN_POLL = {
+    "oneOf": [{"$ref": "#/components/schemas/PollOut"}, {"$ref": "#/components/schemas/AdminPollOut"}],
+    "discriminator": {"propertyName": "view", "mapping": {"public": "#/components/schemas/PollOut",
+                                                          "admin": "#/components/schemas/AdminPollOut"}},
+}
 
 
 @blp.route("/polls/<int:poll_id>", methods=["GET"])
-@documented(blp, 200, POLL_OR_ADMIN_POLL, errors=[401, 404, 429],
-            description="The public poll, or the admin poll with an API key.",
-            security=[{}, {"bearerAuth": []}], parameters=READ_PARAMETERS, headers=READ_HEADERS)
+@documented(blp, 200, POLL_OR_ADMIN_POLL, operation_id="getPoll", errors=[401, 404, 429], **OPTIONAL_KEY,
+            response_description="The public poll (`view: public`), or with an API key the admin poll "
+                                 "(`view: admin`).",
+            parameters=READ_PARAMETERS, headers=READ_HEADERS, not_modified=True, example=examples.PUBLIC_POLL)
 @rate_limited("public_read", exempt_with_key=True)
 def get_poll(poll_id: int) -> Response:
-    """A poll: public view, or the admin view with an API key (any status)."""
+    """Get a poll
+
+    Without a key: the public view of an `open` or `closed` poll (draft, scheduled and archived
+    polls are 404), as the reader who sends the identity headers, receipts or voter passes sees
+    it; conditional (`If-None-Match`) and cacheable. With an API key (admin or reporter): the
+    admin view of a poll in any status, never cached. A bad key is 401, never the public view.
+    """
     key = current_key()
     check_poll_id(poll_id)
     if key is not None:
@@ -111,9 +117,14 @@ def get_poll(poll_id: int) -> Response:
 @blp.route("/polls", methods=["GET"])
 @require_role(*READERS)
 @blp.arguments(PollListQuerySchema, location="query", as_kwargs=True)
-@documented(blp, 200, PollPageSchema, errors=[401, 403, 422], **SECURED)
+@documented(blp, 200, PollPageSchema, operation_id="listPolls", errors=[401, 403, 422], **SECURED,
+            headers=["Cache-Control"], example=examples.POLL_PAGE)
 def list_polls(page: int, per_page: int, article_id: str | None = None, status: str | None = None) -> Response:
-    """Polls, newest first, filtered by article and output status, with views and engagement rate."""
+    """List polls
+
+    Polls in any status, newest first, filtered by article and output status, as admin views
+    with their views and engagement rate. Admin or reporter key.
+    """
     rt = runtime()
     now = rt.now()
     ids, total = poll_service.list_poll_ids(
@@ -127,10 +138,15 @@ def list_polls(page: int, per_page: int, article_id: str | None = None, status: 
 
 @blp.route("/polls", methods=["POST"])
 @require_role(*ADMIN)
-@documented(blp, 201, AdminPollOutSchema, errors=[400, 401, 403, 413, 422],
-            headers={"Location": {"schema": {"type": "string"}}}, **SECURED, **json_request(PollCreateSchema))
+@documented(blp, 201, AdminPollOutSchema, operation_id="createPoll", errors=[400, 401, 403, 413, 422],
+            headers=["Location", "Cache-Control"], **SECURED, **json_request(PollCreateSchema, examples.POLL_CREATE),
+            example=examples.NEW_ADMIN_POLL)
 def create_poll() -> Response:
-    """Create a poll (201 with Location)."""
+    """Create a poll
+
+    A poll of an article, answered with its admin view and `Location`. Defaults: single choice,
+    opens at once, never closes, results after a vote, one ballot per voter token. Admin key.
+    """
     data = load_body(_create_schema)
     rt = runtime()
     poll = poll_service.create_poll(db.session, rt.polls, data, rt.now(), actor=current_key())
@@ -139,10 +155,16 @@ def create_poll() -> Response:
 
 @blp.route("/polls/<int:poll_id>", methods=["PATCH"])
 @require_role(*ADMIN)
-@documented(blp, 200, AdminPollOutSchema, errors=[400, 401, 403, 404, 409, 413, 422],
-            **SECURED, **json_request(PollUpdateSchema))
+@documented(blp, 200, AdminPollOutSchema, operation_id="updatePoll", errors=[400, 401, 403, 404, 409, 413, 422],
+            headers=["Cache-Control"], **SECURED, **json_request(PollUpdateSchema, examples.POLL_UPDATE),
+            example=examples.ADMIN_POLL)
 def update_poll(poll_id: int) -> Response:
-    """Change a poll; options, max_choices, dedup and going back to draft are locked by votes."""
+    """Update a poll
+
+    Any subset of the create fields. Once the poll has votes, `options`, `max_choices`, `dedup`
+    and `status: draft` are 409 `poll_has_votes`; question, description, schedule, visibility and
+    opening or closing stay editable. A `status` restores an archived poll. Admin key.
+    """
     poll = poll_service.get_poll(db.session, check_poll_id(poll_id))
     data = load_body(_update_schema, partial=True)
     rt = runtime()
@@ -152,9 +174,14 @@ def update_poll(poll_id: int) -> Response:
 
 @blp.route("/polls/<int:poll_id>", methods=["DELETE"])
 @require_role(*ADMIN)
-@documented(blp, 204, errors=[401, 403, 404], **SECURED)
+@documented(blp, 204, operation_id="archivePoll", errors=[401, 403, 404], **SECURED,
+            response_description="Archived (again, for an archived poll).")
 def archive_poll(poll_id: int) -> Response:
-    """Archive a poll: hidden from the public, kept with its votes for reports."""
+    """Archive a poll
+
+    Hidden from the public from now on, kept with its votes for reports; a PATCH with a `status`
+    restores it. Admin key.
+    """
     poll = poll_service.get_poll(db.session, check_poll_id(poll_id))
     rt = runtime()
     poll_service.archive_poll(db.session, rt.polls, poll, rt.now(), actor=current_key())

@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Response
 from flask_smorest import Blueprint
 
+from pollsvc.api import examples
 from pollsvc.api.auth import READERS, require_role
 from pollsvc.api.common import NO_STORE, check_poll_id, json_response
 from pollsvc.api.docs import SECURED, documented
@@ -40,10 +41,14 @@ def _views(poll_id: int) -> int:
 
 @blp.route("/polls/<int:poll_id>/results", methods=["GET"])
 @require_role(*READERS)
-@documented(blp, 200, ResultsOutSchema, errors=[401, 403, 404], **SECURED)
+@documented(blp, 200, ResultsOutSchema, operation_id="getResults", errors=[401, 403, 404], **SECURED,
+            headers=["Cache-Control"], example=examples.RESULTS)
 def poll_results(poll_id: int) -> Response:
-    """Counts per option, whatever the poll's visibility, with the first and last vote, views and
-    the engagement rate."""
+    """Get a poll's results
+
+    Counts per option whatever the poll's visibility, with the first and last vote, views and
+    the engagement rate. Admin or reporter key.
+    """
     poll = _poll(poll_id)
     return json_response(results_body(poll, _views(poll.id)), headers=NO_STORE)
 
@@ -51,19 +56,29 @@ def poll_results(poll_id: int) -> Response:
 @blp.route("/polls/<int:poll_id>/results/timeseries", methods=["GET"])
 @require_role(*READERS)
 @blp.arguments(TimeseriesQuerySchema, location="query", as_kwargs=True)
-@documented(blp, 200, TimeseriesOutSchema, errors=[401, 403, 404, 422], **SECURED)
+@documented(blp, 200, TimeseriesOutSchema, operation_id="getResultsTimeseries", errors=[401, 403, 404, 422],
+            **SECURED, headers=["Cache-Control"], example=examples.TIMESERIES)
 def poll_timeseries(poll_id: int, interval: str) -> Response:
-    """Participants and views per UTC hour or day, contiguous from the first bucket that has either
-    to the last."""
+    """Get a poll's participants over time
+
+    Participants and views per UTC hour or day, contiguous from the first bucket that has either
+    to the last. Admin or reporter key.
+    """
     poll = _poll(poll_id)
     return json_response(results_service.timeseries(runtime().store, poll.id, interval), headers=NO_STORE)
 
 
 @blp.route("/polls/<int:poll_id>/results.csv", methods=["GET"])
 @require_role(*READERS)
-@documented(blp, 200, {"type": "string"}, content_type="text/csv", errors=[401, 403, 404], **SECURED)
+@documented(blp, 200, {"type": "string"}, operation_id="getResultsCsv", content_type="text/csv",
+            errors=[401, 403, 404], **SECURED, headers=["Cache-Control", "Content-Disposition"],
+            example=examples.RESULTS_CSV)
 def poll_results_csv(poll_id: int) -> Response:
-    """The results as CSV: UTF-8 with BOM, CRLF, formulas neutralised."""
+    """Download a poll's results as CSV
+
+    `option_id,label,votes,percent` per option, then the views and the engagement rate: UTF-8
+    with BOM, CRLF, cells that a spreadsheet would run as a formula neutralised. Admin or reporter key.
+    """
     poll = _poll(poll_id)
     return Response(results_service.results_csv(poll, _views(poll.id)).encode("utf-8"), mimetype="text/csv", headers={
         "Content-Type": "text/csv; charset=utf-8",
@@ -75,11 +90,15 @@ def poll_results_csv(poll_id: int) -> Response:
 @blp.route("/reports/polls", methods=["GET"])
 @require_role(*READERS)
 @blp.arguments(ReportQuerySchema, location="query", as_kwargs=True)
-@documented(blp, 200, ReportPageSchema, errors=[401, 403, 422], **SECURED)
+@documented(blp, 200, ReportPageSchema, operation_id="listPollReports", errors=[401, 403, 422], **SECURED,
+            example=examples.REPORT_PAGE)
 def polls_report(page: int, per_page: int, sort: str, article_id: str | None = None, status: str | None = None,
                  from_: datetime | None = None, to: datetime | None = None) -> Response:
-    """Polls ranked by participants (then votes, then age) or by engagement rate; from/to filter
-    the creation time."""
+    """Rank polls
+
+    Polls ranked by participants (then votes, then age) or by engagement rate, filtered by
+    article, status and creation time (`from`, `to`, inclusive). Admin or reporter key.
+    """
     items, total = reports.polls_report(
         db.session, runtime().now(), article_id=article_id, status=status,
         created_from=from_, created_to=to, page=page, per_page=per_page, sort=sort,

@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 from flask import Response, request
 from flask_smorest import Blueprint
 
+from pollsvc.api import examples
 from pollsvc.api.caller import rate_limit_key
 from pollsvc.api.common import load_body
-from pollsvc.api.docs import PUBLIC, documented
+from pollsvc.api.docs import PUBLIC, documented, json_request
 from pollsvc.api.ratelimits import rate_limited
 from pollsvc.metrics import VIEWS
 from pollsvc.runtime import runtime
@@ -23,19 +24,19 @@ BODY_TYPES = ("application/json", "text/plain")
 cross-origin without a preflight. The body is JSON either way."""
 
 _views_schema = ViewsInSchema()
-_REQUEST_BODY = {"requestBody": {"required": True, "description": (
-    "JSON, sent as `application/json` or as `text/plain` (what `navigator.sendBeacon(url, string)` sends)."),
-    "content": {"application/json": {"schema": ViewsInSchema}}}}
+_REQUEST_BODY = json_request(ViewsInSchema, examples.VIEWS_IN, description=(
+    "JSON, sent as `application/json` or as `text/plain` (what `navigator.sendBeacon(url, string)` sends)."))
 
 
 @blp.route("/views", methods=["POST"])
-@documented(blp, 204, errors=[400, 413, 422, 429], **PUBLIC, **_REQUEST_BODY,
-            description="Received (whether or not anything was counted).")
+@documented(blp, 204, operation_id="recordViews", errors=[400, 413, 422, 429], **PUBLIC, **_REQUEST_BODY,
+            response_description="Received (whether or not anything was counted).")
 @rate_limited("views")
 def record_views() -> Response:
-    """Report viewable impressions of polls: at least half of each poll visible for one second.
+    """Record views of polls
 
-    A view counts for a poll that is `open` or `closed`, once per client IP (IPv6: /64) and poll
+    Viewable impressions, as the widget reports them: at least half of each poll visible for one
+    second. A view counts for a poll that is `open` or `closed`, once per client IP (IPv6: /64) and poll
     in 10 minutes; views from a page whose `Origin` is neither this service nor one of
     `POLLSVC_CORS_ORIGINS` count nothing. The answer is the same `204` either way: it never tells
     whether a poll exists. Reports include a view within seconds."""

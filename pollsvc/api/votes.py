@@ -7,9 +7,10 @@ from datetime import timedelta
 from flask import Response, request
 from flask_smorest import Blueprint
 
+from pollsvc.api import examples
 from pollsvc.api.caller import ballot_signals, client_network, request_identity
 from pollsvc.api.common import NO_STORE, check_poll_id, json_body, json_response, load_body
-from pollsvc.api.docs import IDENTITY_HEADERS, NO_STORE_DOC, PUBLIC, documented, json_request
+from pollsvc.api.docs import IDENTITY_PARAMETERS, PUBLIC, documented, json_request
 from pollsvc.api.ratelimits import rate_limited
 from pollsvc.errors import ApiError
 from pollsvc.identity import issue_voter_token, network_label, voter_pass
@@ -27,11 +28,13 @@ BURST_WATCH = BurstWatch(BURST_MIN)
 
 
 @blp.route("/voters/challenge", methods=["GET"])
-@documented(blp, 200, ChallengeSchema, errors=[429], **PUBLIC, headers=NO_STORE_DOC)
+@documented(blp, 200, ChallengeSchema, operation_id="getVoterChallenge", errors=[429], **PUBLIC,
+            headers=["Cache-Control"], example=examples.CHALLENGE)
 @rate_limited("challenges")
 def voter_challenge() -> Response:
-    """A proof-of-work challenge (ALTCHA v2, PBKDF2/SHA-256) to solve for a voter token.
+    """Get a proof-of-work challenge
 
+    An ALTCHA v2 challenge (PBKDF2/SHA-256) to solve for a voter token (`POST /api/v1/voters`).
     Its cost depends on how many challenges the caller's network asked for lately against its
     usual rate. Solutions expire with the challenge (5 minutes) and are accepted once."""
     rt = runtime()
@@ -39,10 +42,14 @@ def voter_challenge() -> Response:
 
 
 @blp.route("/voters", methods=["POST"])
-@documented(blp, 201, VoterOutSchema, errors=[403, 413, 429], **PUBLIC, **json_request(VoterInSchema, required=False))
+@documented(blp, 201, VoterOutSchema, operation_id="createVoterToken", errors=[403, 413, 429], **PUBLIC,
+            headers=["Cache-Control"], **json_request(VoterInSchema, examples.VOTER_IN, required=False),
+            example=examples.VOTER_OUT)
 @rate_limited("voters")
 def create_voter() -> Response:
-    """A new anonymous voter identity, signed by the server, for the solution of a challenge.
+    """Create a voter token
+
+    A new anonymous voter identity, signed by the server, for the solution of a challenge.
 
     Without a valid, unexpired, unused solution: 403 `challenge_required` with a fresh challenge.
     With `POLLSVC_BOT_CHECK=off` no body is needed (any body is ignored)."""
@@ -72,14 +79,17 @@ def _altcha_field() -> object:
 
 
 @blp.route("/polls/<int:poll_id>/votes", methods=["POST"])
-@documented(blp, 201, VoteOutSchema, errors=[400, 404, 409, 413, 422, 429], **PUBLIC,
-            **json_request(VoteInSchema), parameters=IDENTITY_HEADERS)
+@documented(blp, 201, VoteOutSchema, operation_id="castVote", errors=[400, 404, 409, 413, 422, 429], **PUBLIC,
+            headers=["Cache-Control"], **json_request(VoteInSchema, examples.VOTE_IN), parameters=IDENTITY_PARAMETERS,
+            example=examples.VOTE_OUT)
 @rate_limited("vote")
 def vote(poll_id: int) -> Response:
-    """Cast a ballot; one per voter by the poll's dedup policy. 201 means it is stored durably.
+    """Cast a vote
 
-    The answer carries the poll as this voter now sees it and a `receipt` of the vote, which the
-    widget sends back with later reads (`X-Poll-Receipt`)."""
+    One ballot per voter by the poll's dedup policy; 201 means it is stored durably. The answer
+    carries the poll as this voter now sees it and a `receipt` of the vote, which the widget sends
+    back with later reads (`X-Poll-Receipt`).
+    """
     rt = runtime()
     now = rt.now()
     poll = votable_poll(rt.polls, check_poll_id(poll_id), now)

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
+from pollsvc.schemas import ADMIN_VIEW, PUBLIC_VIEW
+
 
 @dataclass(frozen=True, slots=True)
 class Counts:
@@ -154,6 +156,7 @@ def poll_body(poll: PollView, status: str, *, has_voted: bool, admin: bool = Fal
             "percent": percent(votes, participants) if visible else None,
         })
     body: dict[str, Any] = {
+        "view": ADMIN_VIEW if admin else PUBLIC_VIEW,  # the discriminator of the documented oneOf
         "id": poll.id,
         "article_id": poll.article_id,
         "question": poll.question,
