@@ -1,7 +1,8 @@
 """Votes under load: threads that each mint a voter token and vote with it, as a widget does,
 retrying the same token after an answer that is not final (no answer, 5xx) until it gets one.
-A 201, or a 409 ``already_voted`` on a retry (the first attempt was stored, its answer lost), is
-an acknowledged ballot: each must be counted once."""
+A 201, or a 409 ``already_voted`` on a retry (the first attempt was stored, its answer lost: a
+retry of the reader's, or of the service's own when the database connection broke after the
+commit), is an acknowledged ballot: each must be counted once."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ class Tally:
     """Error codes of the 5xx answers (``html`` for a body that is not the contract's JSON)."""
     acknowledged: int = 0
     first_try_409: int = 0
-    """409 on a token's first attempt: a bug (a fresh token never voted)."""
+    """409 on a fresh token's first request: the service itself retried a vote whose answer the
+    database connection lost (it was stored: acknowledged too, and counted here)."""
     given_up: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    """Other final answers (4xx), by error code: none is expected."""
     timeline: list[tuple[float, int]] = field(default_factory=list)
     """(seconds since the start, status) of every answer."""
     side_calls: Counter[str] = field(default_factory=Counter)
@@ -98,16 +102,19 @@ class VoteLoad:
         attempt = 0
         while time.monotonic() < deadline:
             attempt += 1
-            answer = self.api.vote(self.poll, token, source)
+            # A retry comes from another address: the ballot is the token's, and an outage's
+            # retries from one address would run into its rate limit (a widget would wait).
+            answer = self.api.vote(self.poll, token, source if attempt == 1 else random_ip())
             self.tally.record(self.started, answer)
             if answer.status == 201 or (answer.status == 409 and answer.error == "already_voted"):
                 with self.tally.lock:
+                    self.tally.acknowledged += 1
                     if answer.status == 409 and attempt == 1:
                         self.tally.first_try_409 += 1
-                    else:
-                        self.tally.acknowledged += 1
                 return
             if 400 <= answer.status < 500:  # final, and not a ballot (429 cannot happen: one vote per address)
+                with self.tally.lock:
+                    self.tally.refused[f"{answer.status} {answer.error}"] += 1
                 return
             time.sleep(RETRY_PAUSE)
         with self.tally.lock:
