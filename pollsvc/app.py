@@ -57,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
-        store = make_store(db.engine)
+        store = make_store(db.engine, settings.database_prepared_statements)
     app.extensions[EXTENSION] = Runtime.build(settings, store, clock, _redis_client(settings))
     app.extensions[LAGGING] = lagging_reads(store, settings.database_replica_url, settings.replica_max_lag,
                                             settings.database_prepared_statements)

@@ -22,7 +22,7 @@
 | POLLSVC_VOTER_TOKEN_MAX_AGE      | voter_token_max_age      | 86400 (seconds)                       |
 | POLLSVC_DATABASE_REPLICA_URL     | database_replica_url     | unset: every read on the primary      |
 | POLLSVC_REPLICA_MAX_LAG          | replica_max_lag          | 1.0 (seconds; staler: the primary)    |
-| POLLSVC_DATABASE_PREPARED_STATEMENTS | database_prepared_statements | auto: off behind a pooler     |
+| POLLSVC_DATABASE_PREPARED_STATEMENTS | database_prepared_statements | auto (off behind a pooler), on, off |
 """
 
 from __future__ import annotations
@@ -116,8 +116,8 @@ class Settings:
             raise ConfigError("POLLSVC_DATABASE_REPLICA_URL needs PostgreSQL, for it and POLLSVC_DATABASE_URL")
         if self.replica_max_lag <= 0:
             raise ConfigError("POLLSVC_REPLICA_MAX_LAG must be more than 0 seconds")
-        if self.database_prepared_statements not in ("auto", "off"):
-            raise ConfigError("POLLSVC_DATABASE_PREPARED_STATEMENTS must be auto or off")
+        if self.database_prepared_statements not in ("auto", "on", "off"):
+            raise ConfigError("POLLSVC_DATABASE_PREPARED_STATEMENTS must be auto, on or off")
         if not self.pow_max_cost:
             changes["pow_max_cost"] = self.pow_base_cost * 64
         if not changes:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="prepared statements are Post
 
 
 def _store(url: str, setting: str = "auto") -> Any:
-    return make_store(create_engine(url, **engine_options(url, setting)))
+    return make_store(create_engine(url, **engine_options(url, setting)), setting)
 
 
 def test_straight_to_postgresql_statements_are_prepared(migrated: str) -> None:
@@ -67,3 +67,11 @@ def test_a_lost_prepared_statement_answers_503_not_500(client: Any, app: Any, ad
     response = client.get("/api/v1/polls/1/results", headers=admin)
     assert response.status_code == 503 and response.json["error"] == "unavailable"
     assert response.headers["Retry-After"]
+
+
+def test_on_prepares_without_asking(migrated: str) -> None:
+    store = _store(migrated, "on")
+    assert not store.prepared.detect
+    with store.engine.connect() as connection:
+        assert connection.connection.driver_connection.prepare_threshold is not None
+    store.engine.dispose()

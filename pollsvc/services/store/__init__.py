@@ -43,5 +43,8 @@ def engine_options(url: str, prepared_statements: str = "auto") -> dict[str, Any
     return options
 
 
-def make_store(engine: Engine) -> Store:
-    return _store_class(engine.url.drivername)(engine)
+def make_store(engine: Engine, prepared_statements: str = "auto") -> Store:
+    store = _store_class(engine.url.drivername)(engine)
+    if isinstance(store, PostgresStore):
+        store.prepared.detect = prepared_statements == "auto"
+    return store

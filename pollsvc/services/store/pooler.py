@@ -8,9 +8,10 @@ another client's statement of the same name.
 
 With ``POLLSVC_DATABASE_PREPARED_STATEMENTS=auto`` (the default) each new connection asks the
 server for its backend pid: PostgreSQL announces the same pid at login, a pooler announces its
-own, so a connection through a pooler never prepares. ``off`` never prepares. Should a pooler
-still lose a statement, the error invalidates the connection (the store retries once on a fresh
-one; a request answers 503, never 500) and the process stops preparing from then on.
+own, so a connection through a pooler never prepares. ``off`` never prepares; ``on`` always does
+(a pooler that keeps them: session pooling, or PgBouncer 1.21+ with ``max_prepared_statements``).
+Should a pooler still lose a statement, the error invalidates the connection (the store retries
+once on a fresh one; a request answers 503, never 500) and the process stops preparing.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class PreparedStatements:
     through a pooler; see the module's docstring."""
 
     def __init__(self, engine: Engine) -> None:
+        self.detect = True
+        """Ask each new connection whether a pooler is between (``auto``); False: ``on``."""
         self.off = False
         """Set once a pooler lost a statement: no connection of this engine prepares again."""
         event.listen(engine, "connect", self._on_connect)
@@ -55,7 +58,7 @@ class PreparedStatements:
     def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
         if dbapi_connection.prepare_threshold is None:
             return
-        if self.off or behind_pooler(dbapi_connection):
+        if self.off or (self.detect and behind_pooler(dbapi_connection)):
             dbapi_connection.prepare_threshold = None
 
     def _on_checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -137,5 +137,6 @@ def replica_engine(url: str, prepared_statements: str) -> Engine:
 
 def lagging_reads(primary: Store, replica_url: str, max_lag: float, prepared_statements: str) -> LaggingReads:
     """The reads' router: without a replica URL, everything on the primary."""
-    replica: Any = make_store(replica_engine(replica_url, prepared_statements)) if replica_url else None
+    replica: Any = (make_store(replica_engine(replica_url, prepared_statements), prepared_statements)
+                    if replica_url else None)
     return LaggingReads(primary, replica, max_lag)
