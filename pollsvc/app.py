@@ -11,12 +11,14 @@ from flask.sessions import SessionInterface, SessionMixin
 from flask_smorest import Api
 
 from pollsvc.api import openapi, pipeline
+from pollsvc.api.lagging import EXTENSION as LAGGING
 from pollsvc.config import Settings
 from pollsvc.errors import register_error_handlers
 from pollsvc.extensions import db, migrate
 from pollsvc.runtime import EXTENSION, Runtime, utcnow
 from pollsvc.schemas import ErrorSchema
 from pollsvc.services.store import engine_options, make_store
+from pollsvc.services.store.replica import lagging_reads
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -60,8 +62,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
-        store = make_store(db.engine)
+        store = make_store(db.engine, settings.database_prepared_statements)
     app.extensions[EXTENSION] = Runtime.build(settings, store, clock, _redis_client(settings))
+    app.extensions[LAGGING] = lagging_reads(store, settings.database_replica_url, settings.replica_max_lag,
+                                            settings.database_prepared_statements)
 
     api = PollsApi(app, spec_kwargs=openapi.spec_options())
     openapi.register_components(api.spec)
@@ -99,7 +103,7 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "SECRET_KEY": settings.secret_key,
         "MAX_CONTENT_LENGTH": settings.max_body_bytes,
         "SQLALCHEMY_DATABASE_URI": settings.database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url, settings.database_prepared_statements),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "API_TITLE": "pollsvc",
         "API_VERSION": openapi.package_version(),

@@ -21,6 +21,9 @@
 | POLLSVC_POW_MAX_COST             | pow_max_cost             | 64 x the base cost                    |
 | POLLSVC_VOTER_TOKEN_MAX_AGE      | voter_token_max_age      | 86400 (seconds)                       |
 | POLLSVC_METRICS_TOKEN            | metrics_token            | unset: /metrics for loopback only     |
+| POLLSVC_DATABASE_REPLICA_URL     | database_replica_url     | unset: every read on the primary      |
+| POLLSVC_REPLICA_MAX_LAG          | replica_max_lag          | 1.0 (seconds; staler: the primary)    |
+| POLLSVC_DATABASE_PREPARED_STATEMENTS | database_prepared_statements | auto (off behind a pooler), on, off |
 """
 
 from __future__ import annotations
@@ -63,6 +66,9 @@ class Settings:
     pow_max_cost: int = 0
     voter_token_max_age: int = 86400
     metrics_token: str = ""
+    database_replica_url: str = ""
+    replica_max_lag: float = 1.0
+    database_prepared_statements: str = "auto"
     redis_socket_timeout: float = 0.1
     public_cache_seconds: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -108,6 +114,13 @@ class Settings:
             raise ConfigError("POLLSVC_POW_MAX_COST must be at least POLLSVC_POW_BASE_COST")
         if self.voter_token_max_age < 60:
             raise ConfigError("POLLSVC_VOTER_TOKEN_MAX_AGE must be at least 60 seconds")
+        if self.database_replica_url and not (self.database_replica_url.startswith("postgresql")
+                                              and self.database_url.startswith("postgresql")):
+            raise ConfigError("POLLSVC_DATABASE_REPLICA_URL needs PostgreSQL, for it and POLLSVC_DATABASE_URL")
+        if self.replica_max_lag <= 0:
+            raise ConfigError("POLLSVC_REPLICA_MAX_LAG must be more than 0 seconds")
+        if self.database_prepared_statements not in ("auto", "on", "off"):
+            raise ConfigError("POLLSVC_DATABASE_PREPARED_STATEMENTS must be auto, on or off")
         if not self.pow_max_cost:
             changes["pow_max_cost"] = self.pow_base_cost * 64
         if not changes:

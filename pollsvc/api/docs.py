@@ -43,7 +43,7 @@ HEADER_COMPONENTS = {
     "X-Request-ID": "RequestId", "ETag": "ETag", "Cache-Control": "CacheControl", "Vary": "Vary",
     "X-Poll-Refresh": "PollRefresh", "Retry-After": "RetryAfter", "X-RateLimit-Limit": "RateLimitLimit",
     "X-RateLimit-Remaining": "RateLimitRemaining", "X-RateLimit-Reset": "RateLimitReset", "Location": "Location",
-    "Content-Disposition": "ContentDisposition",
+    "Content-Disposition": "ContentDisposition", "X-Replica-Lag": "ReplicaLag",
 }
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 READ_HEADERS = ("ETag", "Cache-Control", "Vary", "X-Poll-Refresh")

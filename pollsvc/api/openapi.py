@@ -62,6 +62,10 @@ HEADERS: dict[str, dict[str, Any]] = {
                        "schema": {"type": "integer", "example": 1772438340}},
     "Location": {"description": "The URL of the created poll.",
                  "schema": {"type": "string", "example": "/api/v1/polls/7"}},
+    "ReplicaLag": {"description": "Present when a read replica answered (`POLLSVC_DATABASE_REPLICA_URL`): an upper "
+                                 "bound, in seconds, of how far it may be behind the primary (at most "
+                                 "`POLLSVC_REPLICA_MAX_LAG`); absent: the primary answered, exact.",
+                   "schema": {"type": "number", "minimum": 0, "example": 0.031}},
     "ContentDisposition": {"description": "The file name to save the CSV as.", "schema": {
         "type": "string", "example": 'attachment; filename="poll-7-results.csv"'}},
 }

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from pollsvc.services.store import pooler
 from pollsvc.services.store.base import (
     BallotRequest,
     BallotSignals,
@@ -33,10 +34,17 @@ def _store_class(url: str) -> type[Store]:
     raise ValueError(f"unsupported database (use postgresql+psycopg:// or sqlite://): {url.split(':', 1)[0]}")
 
 
-def engine_options(url: str) -> dict[str, Any]:
-    """SQLAlchemy engine options for the store that ``url`` will get."""
-    return _store_class(url).engine_options()
+def engine_options(url: str, prepared_statements: str = "auto") -> dict[str, Any]:
+    """SQLAlchemy engine options for the store that ``url`` will get (``prepared_statements``:
+    the setting, see ``pooler``)."""
+    options = _store_class(url).engine_options()
+    if url.startswith("postgresql"):
+        options["connect_args"] = {**options.get("connect_args", {}), **pooler.connect_args(prepared_statements)}
+    return options
 
 
-def make_store(engine: Engine) -> Store:
-    return _store_class(engine.url.drivername)(engine)
+def make_store(engine: Engine, prepared_statements: str = "auto") -> Store:
+    store = _store_class(engine.url.drivername)(engine)
+    if isinstance(store, PostgresStore):
+        store.prepared.detect = prepared_statements == "auto"
+    return store

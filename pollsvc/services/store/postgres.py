@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, text, type_coerce
+from sqlalchemy import Connection, Engine, func, text, type_coerce
 from sqlalchemy.dialects import postgresql
 
 from pollsvc.identity import NETWORK_TAG_BYTES
@@ -21,6 +21,7 @@ from pollsvc.services.store.base import (
     random_shard,
     rebuild_from_ballots,
 )
+from pollsvc.services.store.pooler import PreparedStatements
 
 MIGRATION_LOCK_ID = 0x706F6C6C  # "poll"
 
@@ -28,6 +29,10 @@ MIGRATION_LOCK_ID = 0x706F6C6C  # "poll"
 class PostgresStore(Store):
     dialect = "postgresql"
     insert = staticmethod(postgresql.insert)
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.prepared = PreparedStatements(engine)
 
     @staticmethod
     def engine_options() -> dict[str, Any]:
