@@ -15,8 +15,9 @@ function mount(host) {
     number: new Intl.NumberFormat(t.locale),
     percent: new Intl.NumberFormat(t.locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 })
   };
-  var box = el("div", "psv");
+  var box = el("div", "psv"); // its text rules and font size: style.js
   box.lang = t.locale.slice(0, 2);
+  box.dir = t.dir; // the language's direction, not the host page's (<html dir="rtl">)
   root.appendChild(box);
   load(host, box, ctx);
 }

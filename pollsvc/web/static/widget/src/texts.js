@@ -1,8 +1,10 @@
 
 // ---- texts.js: what a reader reads, in Vietnamese (the default) and English ----
+// dir: the writing direction of the language, set on the widget's box (never the host page's).
 var TEXT = {
   vi: {
     locale: "vi-VN",
+    dir: "ltr",
     vote: "Bình chọn",
     sending: "Đang gửi…",
     people: "{n} người đã tham gia bình chọn",
@@ -24,6 +26,7 @@ var TEXT = {
   },
   en: {
     locale: "en-US",
+    dir: "ltr",
     vote: "Vote",
     sending: "Sending…",
     people: "{n} people have voted",
