@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.helpers import Api, make_poll, save_screenshot
-from tests.helpers import Server
+from tests.browser.helpers import Api, article_page, make_poll, save_screenshot
+from tests.helpers import Server, mint_token_over_http
 
 pytestmark = pytest.mark.browser
 
@@ -137,3 +138,24 @@ def test_rtl_host_page_keeps_the_widget_left_to_right(
         assert first < last, node.text_content()
     save_screenshot(page, "widget-rtl-host.png")
     assert page_errors == []
+
+
+def test_english_singular_and_plural(page: Page, live_server: Server, live_api: Api, host_site: Host) -> None:
+    poll = make_poll(live_api, "hostile-plural", question="How was it?", results_visibility="always",
+                     options=[{"label": "Good"}, {"label": "Bad"}])
+    page.goto(article_page(host_site, live_server, "hostile-plural", lang="en"))
+    expect(page.get_by_text("0 people have voted")).to_be_visible()
+    page.get_by_label("Good").check()
+    page.get_by_role("button", name="Vote").click()
+    expect(page.get_by_text("1 person has voted")).to_be_visible()
+    results = page.locator("[data-pollsvc-article] >> .res li")
+    expect(results.nth(0)).to_contain_text("(1 vote)")
+    expect(results.nth(1)).to_contain_text("(0 votes)")
+
+    token = mint_token_over_http(live_server.url)
+    assert requests.post(f"{live_server.url}/api/v1/polls/{poll['id']}/votes", timeout=10,
+                         json={"option_ids": [poll["options"][0]["id"]]},
+                         headers={"X-Voter-Token": token}).status_code == 201
+    page.reload()
+    expect(page.get_by_text("2 people have voted")).to_be_visible()
+    expect(results.nth(0)).to_contain_text("(2 votes)")

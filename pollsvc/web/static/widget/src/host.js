@@ -13,6 +13,7 @@ function mount(host) {
     t: t,
     user: host.getAttribute("data-pollsvc-user") || "",
     number: new Intl.NumberFormat(t.locale),
+    plural: new Intl.PluralRules(t.locale),
     percent: new Intl.NumberFormat(t.locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 })
   };
   var box = el("div", "psv"); // its text rules and font size: style.js

@@ -54,7 +54,7 @@ function pollView(poll, ctx) {
     if (moveFocus && hadFocus) live.focus();
   }
 
-  function people(p) { return fill(t.people, ctx.number.format(p.participants || 0)); }
+  function people(p) { return numbered(ctx, t.people, p.participants || 0); }
 
   // What decides the poll's layout; anything else (counts, texts) is updated where it stands.
   function shape(p) {
@@ -88,7 +88,7 @@ function pollView(poll, ctx) {
       options.appendChild(label);
     });
     if (multi) {
-      var hint = el("p", "hint", fill(t.max, ctx.number.format(p.max_choices)));
+      var hint = el("p", "hint", numbered(ctx, t.max, p.max_choices));
       hint.id = name + "-hint";
       fieldset.setAttribute("aria-describedby", hint.id);
       options.insertBefore(hint, options.firstChild);
@@ -132,11 +132,10 @@ function pollView(poll, ctx) {
   // Each option's percent, votes and bar, written into the list results() made for the same options.
   function figures(ul, p) {
     p.options.forEach(function (o, i) {
-      var votes = o.votes || 0;
       var item = ul.children[i];
       var num = item.querySelector(".num");
       num.textContent = ctx.percent.format((o.percent || 0) / 100) + " ";
-      num.appendChild(el("span", "n", "(" + fill(t.votes[votes === 1 ? 0 : 1], ctx.number.format(votes)) + ")"));
+      num.appendChild(el("span", "n", "(" + numbered(ctx, t.votes, o.votes || 0) + ")"));
       item.querySelector(".bar span").style.width = Math.min(100, Math.max(0, o.percent || 0)) + "%";
     });
   }
