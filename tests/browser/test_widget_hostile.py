@@ -159,3 +159,88 @@ def test_english_singular_and_plural(page: Page, live_server: Server, live_api: 
     page.reload()
     expect(page.get_by_text("2 people have voted")).to_be_visible()
     expect(results.nth(0)).to_contain_text("(2 votes)")
+
+
+def no_live_rereads(target: Any, server: Server) -> None:
+    """Reads answered without ``X-Poll-Refresh``: the widgets do not read again by themselves, so
+    what keeps them in step is the vote alone (a page, or a whole context of tabs)."""
+
+    def strip(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        response = route.fetch()
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "x-poll-refresh"}
+        route.fulfill(response=response, headers=headers)
+
+    target.route(f"{server.url}/api/v1/**", strip)
+
+
+def widgets(page: Page) -> list[Any]:
+    return [page.locator("[data-pollsvc-article], [data-pollsvc-poll]").nth(i) for i in range(3)]
+
+
+def test_a_vote_in_one_widget_shows_in_every_widget_of_that_poll(
+        strict_page: Page, page_errors: list[str], live_server: Server, live_api: Api, host_site: Host) -> None:
+    page = strict_page
+    poll = make_poll(live_api, "hostile-twice")
+    no_live_rereads(page, live_server)
+    page.goto(hostile_page(host_site, live_server, "hostile-twice", f"""
+<div data-pollsvc-article="hostile-twice"></div>
+<div data-pollsvc-article="hostile-twice"></div>
+<div data-pollsvc-poll="{poll['id']}"></div>""", css="main { display: block; }"))
+    first, second, third = widgets(page)
+    expect(page.get_by_role("button", name="Bình chọn")).to_have_count(3)
+
+    first.get_by_label("Chưa rõ").check()
+    first.get_by_role("button", name="Bình chọn").click()
+    expect(first.locator(".note")).to_have_text("Cảm ơn bạn đã tham gia bình chọn.")
+    for other in (second, third):
+        expect(other.locator(".count")).to_have_text("1 người đã tham gia bình chọn")
+        expect(other.locator(".res li").nth(2)).to_contain_text("100,0")
+        expect(other.get_by_role("radio")).to_have_count(0)
+    assert page_errors == []
+
+
+def test_already_voted_in_one_widget_shows_in_the_others(
+        strict_page: Page, live_server: Server, live_api: Api, host_site: Host) -> None:
+    """This browser's token voted elsewhere (another page, lost receipt): the 409 ``already_voted``
+    one widget meets carries the poll, and every widget of that poll shows it."""
+    page = strict_page
+    poll = make_poll(live_api, "hostile-409")
+    no_live_rereads(page, live_server)
+    page.goto(hostile_page(host_site, live_server, "hostile-409", f"""
+<div data-pollsvc-article="hostile-409"></div>
+<div data-pollsvc-poll="{poll['id']}"></div>""", css="main { display: block; }"))
+    first, second, _ = widgets(page)
+    expect(page.get_by_role("button", name="Bình chọn")).to_have_count(2)
+    key = f"pollsvc:voter:{live_server.url}"
+    page.wait_for_function("key => localStorage.getItem(key)", arg=key)  # the token made in the background
+    token = page.evaluate("key => localStorage.getItem(key).split(' ')[0]", key)
+    answer = requests.post(f"{live_server.url}/api/v1/polls/{poll['id']}/votes", timeout=10,
+                           json={"option_ids": [poll["options"][0]["id"]]}, headers={"X-Voter-Token": token})
+    assert answer.status_code == 201
+
+    second.get_by_label("Bình thường").check()
+    second.get_by_role("button", name="Bình chọn").click()
+    expect(second.locator(".note")).to_have_text("Bạn đã bình chọn cho câu hỏi này.")
+    expect(first.locator(".count")).to_have_text("1 người đã tham gia bình chọn")
+    expect(first.locator(".res li").nth(0)).to_contain_text("100,0")
+    expect(first.get_by_role("radio")).to_have_count(0)
+
+
+def test_a_vote_in_another_tab_shows_here(page: Page, live_server: Server, live_api: Api, host_site: Host) -> None:
+    make_poll(live_api, "hostile-tabs")
+    no_live_rereads(page.context, live_server)
+    url = article_page(host_site, live_server, "hostile-tabs")
+    page.goto(url)
+    expect(page.get_by_role("radio")).to_have_count(3)
+    other = page.context.new_page()
+    other.goto(url)
+    other.get_by_label("Chưa rõ").check()
+    other.get_by_role("button", name="Bình chọn").click()
+    expect(other.get_by_text("1 người đã tham gia bình chọn")).to_be_visible()
+
+    expect(page.get_by_text("1 người đã tham gia bình chọn")).to_be_visible()
+    expect(page.get_by_role("radio")).to_have_count(0)
+    expect(page.locator("[data-pollsvc-article] >> .res li").nth(2)).to_contain_text("100,0")

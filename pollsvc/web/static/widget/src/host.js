@@ -36,12 +36,14 @@ function load(host, box, ctx) {
       if (r && r.status === 200) {
         var views = {};
         show(box, views, r.polls, ctx);
-        follow(host, r, function () {
-          return readPolls(article, poll, ctx.user, true).then(function (again) {
-            if (again.status === 200) show(box, views, again.polls, ctx);
-            return again;
+        var again = function () {
+          return readPolls(article, poll, ctx.user, true).then(function (next) {
+            if (next.status === 200) show(box, views, next.polls, ctx);
+            return next;
           });
-        });
+        };
+        hosts.push({ host: host, views: views, read: again });
+        follow(host, r, again);
       } else if (!r || r.status === 429 || r.status >= 500) { // 404 and 422: nothing to show
         var msg = el("p", "msg", r && r.status === 429 ? ctx.t.rate : ctx.t.loadError);
         msg.setAttribute("role", "alert");
@@ -53,6 +55,20 @@ function load(host, box, ctx) {
       }
     });
 }
+
+// A vote in another tab of this site (its receipt lands in the shared storage): the hosts showing
+// that poll read it again, so that they show the vote too. (This tab's own votes: view.js.)
+var hosts = []; // {host, views, read}: every host element shown, with its polls
+addEventListener("storage", function (e) {
+  if (e.key !== storageKey("receipts")) return;
+  var was = parseMap(e.oldValue), now = parseMap(e.newValue);
+  hosts = hosts.filter(function (h) { return h.host.isConnected; });
+  hosts.forEach(function (h) {
+    if (Object.keys(h.views).some(function (id) { return now[id] && String(now[id]) !== String(was[id]); })) {
+      h.read().then(null, function () {});
+    }
+  });
+});
 
 // The polls of a read into box: views (poll id -> pollView) updated in place, new polls added at
 // the end, polls no longer there taken away.

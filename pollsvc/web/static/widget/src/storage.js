@@ -21,9 +21,10 @@ function remember(kind, value) {
     delete memory[key];
   } catch (e) { memory[key] = value == null ? null : value; }
 }
-function recallMap(kind) {
+function recallMap(kind) { return parseMap(recall(kind)); }
+function parseMap(text) { // what is stored may have been garbled: anything but an object is {}
   try {
-    var map = JSON.parse(recall(kind) || "{}");
+    var map = JSON.parse(text || "{}");
     return map && typeof map === "object" && !Array.isArray(map) ? map : {};
   } catch (e) { return {}; }
 }

@@ -1,6 +1,17 @@
 
 // ---- view.js: one poll: its question and choices, voting, results ----
-// Returns {node, update}: update(poll) takes a later read of the same poll (live.js).
+// The same poll may be shown more than once on a page (an article's widget and the poll's own, say):
+// the answer to a vote in one of them, the poll as this voter now sees it, goes to them all.
+var peers = {}; // "<poll id> <signed-in reader>" -> the views of that poll for that reader
+
+function inStep(p, user, from) {
+  var key = p.id + " " + user;
+  peers[key] = (peers[key] || []).filter(function (v) { return v.node.isConnected; });
+  peers[key].forEach(function (v) { if (v !== from) v.update(p); });
+}
+
+// Returns {node, update}: update(poll) takes a later read of the same poll (live.js, a vote in
+// another view of it).
 function pollView(poll, ctx) {
   var t = ctx.t;
   var form = el("form", "poll");
@@ -153,8 +164,10 @@ function pollView(poll, ctx) {
         button.textContent = t.vote;
         var d = r ? r.data : {};
         if (!r) return say(t.voteError);
-        if (r.status === 201) return show(d.poll, t.thanks, true);
-        if (r.status === 409 && d.poll) return show(d.poll, d.error === "already_voted" ? t.already : "", true);
+        if (r.status === 201 || (r.status === 409 && d.poll)) { // 409: already voted, or closed
+          show(d.poll, r.status === 201 ? t.thanks : d.error === "already_voted" ? t.already : "", true);
+          return inStep(d.poll, ctx.user, self);
+        }
         if (d.error === "invalid_voter_token" && !retried) { setToken(null); return submit(true); }
         if (r.status === 429) return say(t.rate);
         if (d.error === "poll_not_open") return say(t.notOpen);
@@ -171,5 +184,8 @@ function pollView(poll, ctx) {
     if (button && !button.disabled) submit(false);
   });
   show(poll);
-  return { node: form, update: update };
+  var self = { node: form, update: update };
+  var key = poll.id + " " + ctx.user;
+  (peers[key] = peers[key] || []).push(self);
+  return self;
 }
