@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.helpers import Api, article_page, make_poll, save_screenshot
+from tests.browser.helpers import OPTIONS, Api, article_page, make_poll, save_screenshot
 from tests.helpers import Server, mint_token_over_http
 
 pytestmark = pytest.mark.browser
@@ -244,3 +246,120 @@ def test_a_vote_in_another_tab_shows_here(page: Page, live_server: Server, live_
     expect(page.get_by_text("1 người đã tham gia bình chọn")).to_be_visible()
     expect(page.get_by_role("radio")).to_have_count(0)
     expect(page.locator("[data-pollsvc-article] >> .res li").nth(2)).to_contain_text("100,0")
+
+
+# Layout shifts not caused by the reader's input, summed from the page's first moment.
+CLS_OBSERVER = """window.__cls = 0;
+new PerformanceObserver(list => {
+  for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
+}).observe({type: "layout-shift", buffered: true});"""
+
+
+def slow_api(page: Page, server: Server, delay: float = 0.8) -> None:
+    def late(route: Route) -> None:
+        time.sleep(delay)  # the browser waits for the answer meanwhile; the page goes on
+        route.continue_()
+
+    page.route(f"{server.url}/api/v1/**", late)
+
+
+def layout_shift(page: Page) -> float:
+    return float(page.evaluate("() => window.__cls"))
+
+
+# The reader gets to the poll's place while it loads: as soon as the widget shows it is loading.
+READER_GOES_TO_THE_POLL = """addEventListener("DOMContentLoaded", () => {
+  const host = document.querySelector("[data-pollsvc-article]");
+  if (!host) return;  // about:blank
+  (function wait() {
+    if (host.shadowRoot && host.shadowRoot.querySelector("[role=status]")) {
+      setTimeout(() => document.getElementById("y-kien").scrollIntoView(), 150);
+    } else {
+      requestAnimationFrame(wait);
+    }
+  })();
+});"""
+
+
+def cls_page(host_site: Host, server: Server, name: str, css: str = "") -> str:
+    """An article long enough that its poll starts below the screen, and a tall footer below it."""
+    return hostile_page(host_site, server, name,
+                        f'<h2 id="y-kien">Ý kiến bạn đọc</h2><div data-pollsvc-article="{name}"></div>',
+                        css="footer { display: block; height: 1200px; background: #eee; }" + css,
+                        above="<p>" + "Nội dung bài viết. " * 400 + "</p>", below="<footer>Chân trang</footer>")
+
+
+def visit(page: Page, url: str) -> float:
+    """The layout shift of a visit once the poll is in and has settled; the reader is at the poll."""
+    page.goto("about:blank")  # a new visit (the same URL with a fragment would only scroll)
+    page.goto(url)
+    expect(page.get_by_role("button", name="Bình chọn")).to_be_visible()
+    page.wait_for_timeout(1000)
+    assert page.evaluate("() => scrollY") > 1000  # at the poll, not the page's top
+    return layout_shift(page)
+
+
+def test_space_is_kept_while_a_slow_api_answers(
+        strict_page: Page, page_errors: list[str], live_server: Server, live_api: Api, host_site: Host) -> None:
+    """A reader who gets to the poll's place while it loads (answers 800 ms late), a footer below it:
+    the widget keeps room for a typical poll meanwhile, and on the next visit exactly the height it
+    had: layout shift stays under 0.1 (the Web Vitals "good"), then near 0."""
+    page = strict_page
+    page.add_init_script(CLS_OBSERVER)
+    page.add_init_script(READER_GOES_TO_THE_POLL)
+    make_poll(live_api, "hostile-cls")
+    slow_api(page, live_server)
+    url = cls_page(host_site, live_server, "hostile-cls")
+    first_visit = visit(page, url)
+    again = visit(page, url)
+    print(f"CLS, reader at the poll while it loads: first visit {first_visit:.4f}, next visit {again:.4f}")
+    assert first_visit < 0.1
+    assert again < 0.01
+    assert page_errors == []
+
+
+def test_a_host_that_reserves_room_before_the_script_runs_does_not_move(
+        strict_page: Page, page_errors: list[str], live_server: Server, live_api: Api, host_site: Host) -> None:
+    """A reader at the poll from the first paint (a link to it), before widget.js has even run: only
+    the host page can keep room then, with a min-height in its own stylesheet (README); the widget's
+    skeleton fits in that room and a typical poll too."""
+    page = strict_page
+    page.add_init_script(CLS_OBSERVER)
+    make_poll(live_api, "hostile-cls-host")
+    slow_api(page, live_server)
+    url = cls_page(host_site, live_server, "hostile-cls-host", css="[data-pollsvc-article] { min-height: 20rem; }")
+    shift = visit(page, url + "#y-kien")
+    print(f"CLS, reader at the poll from the first paint, host keeps 20rem: {shift:.4f}")
+    assert shift < 0.1
+    assert page_errors == []
+
+
+def test_the_reserved_height_is_remembered_per_host(page: Page, live_server: Server, live_api: Api,
+                                                    host_site: Host) -> None:
+    make_poll(live_api, "hostile-height", options=[*OPTIONS, {"label": "Khác"}])
+    page.goto(article_page(host_site, live_server, "hostile-height"))
+    expect(page.get_by_role("radio")).to_have_count(4)
+    height = shadow(page).locator("div[lang]").evaluate("e => e.getBoundingClientRect().height")
+    page.wait_for_timeout(200)
+    stored = page.evaluate("key => localStorage.getItem(key)", f"pollsvc:heights:{live_server.url}")
+    assert stored is not None
+    assert abs(json.loads(stored)["a:hostile-height"] - height) <= 1
+
+
+def test_a_missing_poll_or_a_bad_article_id_says_so_in_the_console(
+        strict_page: Page, live_server: Server, host_site: Host) -> None:
+    page = strict_page
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    page.goto(hostile_page(host_site, live_server, "hostile-missing", """
+<div data-pollsvc-poll="999999" id="missing"></div>
+<div data-pollsvc-article="-bad-" id="bad"></div>""", css="main { display: block; }"))
+    deadline = time.monotonic() + 10
+    while len(warnings) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert any("999999" in w and "pollsvc" in w for w in warnings), warnings
+    assert any('"-bad-"' in w and "pollsvc" in w for w in warnings), warnings
+    for host in ("#missing", "#bad"):
+        assert page.locator(host).inner_text() == ""
+        assert rect(page.locator(host))["height"] == 0
+        assert page.locator(host).evaluate("e => e.shadowRoot.textContent") == ""

@@ -14,6 +14,9 @@ var CSS =
   "letter-spacing:normal;word-spacing:normal;text-transform:none;text-indent:0;text-align:start;" +
   "text-shadow:none;white-space:normal;word-break:normal;overflow-wrap:anywhere;hyphens:manual;" +
   "writing-mode:horizontal-tb;color:#1f2328}" +
+  // while loading: a typical poll card's height, unless this host's last height is known (space.js)
+  ".wait{min-height:19.25em}" +
+  ".skel{box-sizing:border-box;min-height:inherit}" +
   "[hidden]{display:none!important}" +
   ".poll{background:#fff;color:#1f2328;line-height:1.5;border:1px solid #d0d7de;border-top:.25em solid #0f4c81;" +
   "border-radius:.375em;padding:1em 1.25em 1.1em;box-shadow:0 1px 2px rgba(31,35,40,.06)}" +
