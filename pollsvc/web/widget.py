@@ -43,6 +43,7 @@ WIDGET_MODULES = (
     "view.js",  # one poll: choices, voting, results; updated in place by a later read
     "views.js",  # viewable impressions (IntersectionObserver), batched beacons to /api/v1/views
     "live.js",  # re-reads an open poll at the X-Poll-Refresh pace while the page is visible
+    "space.js",  # the room a host element keeps while its polls load (its last height, remembered)
     "host.js",  # one host element: its polls in a shadow root
     "boot.js",  # finding host elements, now and later (MutationObserver)
     "epilogue.js",  # the function's end

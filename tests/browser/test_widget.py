@@ -60,7 +60,7 @@ def test_vote_in_english(page: Page, live_server: Server, live_api: Api,
     expect(page.get_by_text("0 people have voted")).to_be_visible()
     page.get_by_label("Useful").check()
     page.get_by_role("button", name="Vote").click()
-    expect(page.get_by_text("1 people have voted")).to_be_visible()
+    expect(page.get_by_text("1 person has voted")).to_be_visible()
     expect(page.get_by_text("Thank you for voting.")).to_be_visible()
     expect(page.locator("[data-pollsvc-article] >> .res")).to_contain_text("100.0%")
     expect(page.locator("[data-pollsvc-article] >> .res")).to_contain_text("1 vote")

@@ -62,7 +62,7 @@ def test_poll_iframe_in_english(page: Page, live_server: Server, live_api: Api,
     frame = page.frame_locator("iframe")
     frame.get_by_label("Yes").check()
     frame.get_by_role("button", name="Vote").click()
-    expect(frame.get_by_text("1 people have voted")).to_be_visible()
+    expect(frame.get_by_text("1 person has voted")).to_be_visible()
     page.wait_for_function("() => window.heights.some(m => m.pollsvcHeight > 0)")
 
 

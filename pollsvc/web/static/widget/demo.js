@@ -1,4 +1,5 @@
-/* The demo article's "A- A A+" control: scales the article text, and the poll widget with it. */
+/* The demo article's "A- A A+" control: scales the article text, and the poll widget with it
+   (the widget keeps its own font size unless the page sets --pollsvc-font-size). */
 (function () {
   "use strict";
   var body = document.getElementById("article-body");
@@ -9,6 +10,7 @@
       var step = Number(button.getAttribute("data-size"));
       index = step === 0 ? 1 : Math.min(sizes.length - 1, Math.max(0, index + step));
       body.style.fontSize = sizes[index] + "em";
+      body.style.setProperty("--pollsvc-font-size", sizes[index] + "rem");
     });
   });
 })();

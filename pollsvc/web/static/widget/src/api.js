@@ -71,9 +71,14 @@ function learnPasses(polls) {
   polls.forEach(function (p) { if (p && p.voter_pass) passes[p.id] = p.voter_pass; });
 }
 
+// The polls each article's last read on this page gave: their receipts go with its next read even
+// before the article's list in storage has them (a vote in another tab: host.js).
+var shownIn = {};
+
 function readPolls(article, pollId, user, again) {
   var headers = userHeaders(user);
-  var sent = receiptsFor(article != null ? articlePolls(article) : [pollId], user);
+  var polls = article == null ? [pollId] : articlePolls(article).concat(shownIn[article] || []);
+  var sent = receiptsFor(polls.filter(function (id, i) { return polls.indexOf(id) === i; }), user);
   var ids = Object.keys(sent).sort(function (a, b) { return a - b; });
   var query = "";
   if (again && !user && ids.length && ids.every(function (id) { return passes[id]; })) {
@@ -91,7 +96,10 @@ function readPolls(article, pollId, user, again) {
     r.polls.forEach(function (p) { // a receipt the server no longer takes (its secret changed)
       if (sent[p.id] && !p.has_voted) dropReceipt(p.id, sent[p.id]);
     });
-    if (r.status === 200 && article != null) learnArticle(article, r.polls);
+    if (r.status === 200 && article != null) {
+      shownIn[article] = r.polls.map(function (p) { return p.id; });
+      learnArticle(article, r.polls);
+    }
     return r;
   });
 }

@@ -21,9 +21,10 @@ function remember(kind, value) {
     delete memory[key];
   } catch (e) { memory[key] = value == null ? null : value; }
 }
-function recallMap(kind) {
+function recallMap(kind) { return parseMap(recall(kind)); }
+function parseMap(text) { // what is stored may have been garbled: anything but an object is {}
   try {
-    var map = JSON.parse(recall(kind) || "{}");
+    var map = JSON.parse(text || "{}");
     return map && typeof map === "object" && !Array.isArray(map) ? map : {};
   } catch (e) { return {}; }
 }
@@ -102,4 +103,21 @@ function learnArticle(article, polls, add) {
   });
   names.slice(0, Math.max(0, names.length - MAX_ARTICLES)).forEach(function (a) { delete map[a]; });
   rememberMap("articles", map);
+}
+
+// ---- how tall each host element's polls last were: {"a:<article id>" or "p:<poll id>": px} ----
+// So that the next visit keeps exactly that much room while they load (space.js); newest last.
+var MAX_HEIGHTS = 100;
+function recallHeight(key) {
+  var h = recallMap("heights")[key];
+  return typeof h === "number" && h >= 0 && h < 1e5 ? h : null;
+}
+function rememberHeight(key, h) {
+  var map = recallMap("heights");
+  if (map[key] === h) return;
+  delete map[key];
+  map[key] = h;
+  var keys = Object.keys(map); // "a:…"/"p:…" are not integers: kept in the order set
+  keys.slice(0, Math.max(0, keys.length - MAX_HEIGHTS)).forEach(function (k) { delete map[k]; });
+  rememberMap("heights", map);
 }

@@ -1,12 +1,16 @@
 
 // ---- texts.js: what a reader reads, in Vietnamese (the default) and English ----
+// dir: the writing direction of the language, set on the widget's box (never the host page's).
+// A text with a number in it is one string (Vietnamese has one form) or a form for each plural
+// category Intl.PluralRules gives for the locale ("one", "other"); see numbered().
 var TEXT = {
   vi: {
     locale: "vi-VN",
+    dir: "ltr",
     vote: "Bình chọn",
     sending: "Đang gửi…",
     people: "{n} người đã tham gia bình chọn",
-    votes: ["{n} phiếu", "{n} phiếu"],
+    votes: "{n} phiếu",
     closed: "Bình chọn đã kết thúc",
     loading: "Đang tải bình chọn…",
     loadError: "Không tải được bình chọn. Vui lòng kiểm tra kết nối mạng.",
@@ -24,10 +28,11 @@ var TEXT = {
   },
   en: {
     locale: "en-US",
+    dir: "ltr",
     vote: "Vote",
     sending: "Sending…",
-    people: "{n} people have voted",
-    votes: ["{n} vote", "{n} votes"],
+    people: { one: "{n} person has voted", other: "{n} people have voted" },
+    votes: { one: "{n} vote", other: "{n} votes" },
     closed: "Voting has ended",
     loading: "Loading poll…",
     loadError: "The poll could not be loaded. Please check your connection.",
@@ -37,10 +42,16 @@ var TEXT = {
     thanks: "Thank you for voting.",
     already: "You have already voted in this poll.",
     pick: "Please choose at least one option.",
-    max: "Choose up to {n} options.",
+    max: { one: "Choose up to {n} option.", other: "Choose up to {n} options." },
     later: "Results will be published when voting ends.",
     notOpen: "This poll has not opened yet.",
     gone: "This poll no longer exists.",
     login: "Please sign in to vote."
   }
 };
+
+// The text for the number n, the number written as the reader's locale writes it.
+function numbered(ctx, forms, n) {
+  var form = typeof forms === "string" ? forms : forms[ctx.plural.select(n)] || forms.other;
+  return fill(form, ctx.number.format(n));
+}

@@ -1,6 +1,17 @@
 
 // ---- view.js: one poll: its question and choices, voting, results ----
-// Returns {node, update}: update(poll) takes a later read of the same poll (live.js).
+// The same poll may be shown more than once on a page (an article's widget and the poll's own, say):
+// the answer to a vote in one of them, the poll as this voter now sees it, goes to them all.
+var peers = {}; // "<poll id> <signed-in reader>" -> the views of that poll for that reader
+
+function inStep(p, user, from) {
+  var key = p.id + " " + user;
+  peers[key] = (peers[key] || []).filter(function (v) { return v.node.isConnected; });
+  peers[key].forEach(function (v) { if (v !== from) v.update(p); });
+}
+
+// Returns {node, update}: update(poll) takes a later read of the same poll (live.js, a vote in
+// another view of it).
 function pollView(poll, ctx) {
   var t = ctx.t;
   var form = el("form", "poll");
@@ -54,7 +65,7 @@ function pollView(poll, ctx) {
     if (moveFocus && hadFocus) live.focus();
   }
 
-  function people(p) { return fill(t.people, ctx.number.format(p.participants || 0)); }
+  function people(p) { return numbered(ctx, t.people, p.participants || 0); }
 
   // What decides the poll's layout; anything else (counts, texts) is updated where it stands.
   function shape(p) {
@@ -88,7 +99,7 @@ function pollView(poll, ctx) {
       options.appendChild(label);
     });
     if (multi) {
-      var hint = el("p", "hint", fill(t.max, ctx.number.format(p.max_choices)));
+      var hint = el("p", "hint", numbered(ctx, t.max, p.max_choices));
       hint.id = name + "-hint";
       fieldset.setAttribute("aria-describedby", hint.id);
       options.insertBefore(hint, options.firstChild);
@@ -132,11 +143,10 @@ function pollView(poll, ctx) {
   // Each option's percent, votes and bar, written into the list results() made for the same options.
   function figures(ul, p) {
     p.options.forEach(function (o, i) {
-      var votes = o.votes || 0;
       var item = ul.children[i];
       var num = item.querySelector(".num");
       num.textContent = ctx.percent.format((o.percent || 0) / 100) + " ";
-      num.appendChild(el("span", "n", "(" + fill(t.votes[votes === 1 ? 0 : 1], ctx.number.format(votes)) + ")"));
+      num.appendChild(el("span", "n", "(" + numbered(ctx, t.votes, o.votes || 0) + ")"));
       item.querySelector(".bar span").style.width = Math.min(100, Math.max(0, o.percent || 0)) + "%";
     });
   }
@@ -154,8 +164,10 @@ function pollView(poll, ctx) {
         button.textContent = t.vote;
         var d = r ? r.data : {};
         if (!r) return say(t.voteError);
-        if (r.status === 201) return show(d.poll, t.thanks, true);
-        if (r.status === 409 && d.poll) return show(d.poll, d.error === "already_voted" ? t.already : "", true);
+        if (r.status === 201 || (r.status === 409 && d.poll)) { // 409: already voted, or closed
+          show(d.poll, r.status === 201 ? t.thanks : d.error === "already_voted" ? t.already : "", true);
+          return inStep(d.poll, ctx.user, self);
+        }
         if (d.error === "invalid_voter_token" && !retried) { setToken(null); return submit(true); }
         if (r.status === 429) return say(t.rate);
         if (d.error === "poll_not_open") return say(t.notOpen);
@@ -172,5 +184,8 @@ function pollView(poll, ctx) {
     if (button && !button.disabled) submit(false);
   });
   show(poll);
-  return { node: form, update: update };
+  var self = { node: form, update: update };
+  var key = poll.id + " " + ctx.user;
+  (peers[key] = peers[key] || []).push(self);
+  return self;
 }
