@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from drills.client import Api, call, random_ip
+from drills.client import Api, random_ip
 from drills.load import Tally, VoteLoad
-from drills.reporter import Reads, Reporter
+from drills.reporter import Reporter
 from drills.topology import VOTE_LIMIT, Instance, Topology, wait_for_balancer
 from pollsvc.redisbackoff import REDIS_RETRY_SECONDS
 
@@ -271,4 +271,4 @@ def lag_summary(lags: Lags) -> str:
     return f"X-Replica-Lag: {describe(lags.header)}; replay_lag on the primary: {describe(lags.replay)}"
 
 
-__all__ = ["DRILLS", "Lags", "Reads", "Row", "call", "lag_summary", "sample_replay_lag"]
+__all__ = ["DRILLS", "Lags", "Row", "lag_summary", "sample_replay_lag"]

@@ -65,10 +65,6 @@ class HAProxy:
     port: int
     proc: Proc
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def servers_up(self) -> int:
         """How many instances the balancer sends requests to now (its stats socket)."""
         with socket.socket(socket.AF_UNIX) as sock:

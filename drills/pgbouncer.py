@@ -51,13 +51,6 @@ class PgBouncer:
     def stop(self) -> None:
         self.proc.stop(signal.SIGTERM, timeout=10)  # SIGTERM: immediate shutdown
 
-    def restart(self, down_seconds: float) -> None:
-        import time
-
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
-
 
 def pgbouncer(base: Path, primary: PgNode) -> PgBouncer:
     binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"

@@ -8,7 +8,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -60,9 +59,6 @@ class Topology:
     balancer: HAProxy | None = None
     api: Api | None = None
     env: dict[str, str] = field(default_factory=dict)
-
-    def direct_url(self) -> str:
-        return self.primary.dsn().replace("postgresql://", "postgresql+psycopg://", 1)
 
     def stop(self) -> None:
         for stop in ([self.balancer.stop] if self.balancer else []) + [i.proc.kill for i in self.instances] + [
@@ -142,8 +138,3 @@ def wait_for_balancer(top: Topology, instances: int, timeout: float = 20) -> Non
 def _stop_cluster(cluster: Future[RedisCluster]) -> None:
     with contextlib.suppress(Exception):
         cluster.result().stop()
-
-
-def sigkill(instance: Instance) -> None:
-    instance.proc.send(signal.SIGKILL)
-    instance.proc.wait(10)

@@ -35,6 +35,7 @@ STATUS_OF: dict[str, int] = {
     "rate_limited": 429,
     "headers_too_large": 431,
     "internal_error": 500,
+    "not_implemented": 501,
     "unavailable": 503,
 }
 
@@ -58,6 +59,7 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "rate_limited": "Too many requests; try again later.",
     "headers_too_large": "The request's headers are too large.",
     "internal_error": "Internal error.",
+    "not_implemented": "This is not provided.",
     "unavailable": "A backing store is unavailable; nothing was written. Try again shortly.",
 }
 

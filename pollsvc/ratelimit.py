@@ -11,7 +11,6 @@ keys, which cost more than the rest of a cached read; ``MemoryWindows`` expires 
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
@@ -22,9 +21,6 @@ from typing import Any
 from limits import RateLimitItem, parse_many
 
 from pollsvc.redisbackoff import RedisBackoff
-
-log = logging.getLogger("pollsvc")
-
 
 HIT_SCRIPT = """
 local result = {}

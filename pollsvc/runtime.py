@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, current_app
 from limits import RateLimitItem
 
+from pollsvc.api.cors import CorsPolicy
 from pollsvc.config import Settings
 from pollsvc.ratelimit import RateLimiter, parse_limits
 from pollsvc.services.botcheck import BotCheck, LoadLedger
@@ -40,6 +41,8 @@ class Runtime:
     clients that always solve one, but a token needs no solution)."""
     views: ViewCounter
     """Views of polls: deduplicated, buffered, flushed to SQL (``views.flush()`` writes them now)."""
+    cors: CorsPolicy
+    """Which other sites' pages may call the public API (``POLLSVC_CORS_ORIGINS``)."""
     clock: Callable[[], datetime] = utcnow
     redis: Any = None
 
@@ -61,7 +64,7 @@ class Runtime:
                             flush_seconds=float(settings.extra.get("VIEW_FLUSH_SECONDS", VIEW_FLUSH_SECONDS)))
         return cls(settings=settings, store=store, polls=polls, reader=PollReader(polls, settings.secret_key),
                    limiter=RateLimiter(redis, settings.redis_key_prefix), limits=limits, clock=clock, redis=redis,
-                   botcheck=botcheck, views=views)
+                   botcheck=botcheck, views=views, cors=CorsPolicy(settings.cors_origin_list))
 
     def now(self) -> datetime:
         return self.clock()

@@ -23,6 +23,12 @@ KEY_SHAPE = re.compile(r"[A-Za-z0-9_\-]{1,200}")
 _UNSET = object()
 
 
+def bearer_credential(header: str) -> str | None:
+    """What ``Authorization: Bearer <credential>`` carries; None for another scheme."""
+    scheme, _, presented = header.partition(" ")
+    return presented.strip() if scheme.lower() == "bearer" else None
+
+
 def current_key() -> ApiKey | None:
     """The request's API key; None without an Authorization header; 401 for a bad one."""
     cached = g.get("api_key", _UNSET)
@@ -31,9 +37,8 @@ def current_key() -> ApiKey | None:
     header = request.headers.get("Authorization")
     key: ApiKey | None = None
     if header is not None:
-        scheme, _, presented = header.partition(" ")
-        presented = presented.strip()
-        if scheme.lower() == "bearer" and KEY_SHAPE.fullmatch(presented):
+        presented = bearer_credential(header)
+        if presented is not None and KEY_SHAPE.fullmatch(presented):
             key = verify_key(db.session, presented, runtime().now())
         if key is None:
             # Only failures count, and only they are refused: a guesser sharing an address (a

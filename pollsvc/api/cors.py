@@ -11,6 +11,8 @@ from __future__ import annotations
 from flask import Request, Response
 
 API_PREFIX = "/api/v1/"
+OEMBED_PATH = "/oembed"
+"""The oEmbed provider is called from other sites' pages like the public API, with its policy."""
 ALLOW_HEADERS = "Content-Type, X-Voter-Token, X-Poll-User, X-Poll-Receipt, Authorization"
 EXPOSE_HEADERS = ("ETag, Location, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
                   "X-Request-ID, X-Poll-Refresh")
@@ -22,15 +24,18 @@ class CorsPolicy:
         self.any_origin = origins == "*"
         self.origins = frozenset(origins) if isinstance(origins, list) else frozenset()
 
+    def allows(self, origin: str) -> bool:
+        return self.any_origin or origin in self.origins
+
     def apply(self, request: Request, response: Response) -> None:
         """Add the CORS headers this API response needs (none for a foreign origin)."""
         headers = response.headers
         if not self.any_origin:
             # The answer depends on Origin even with a single allowed origin: a CDN must not
             # serve a response cached for one origin, or none, to another.
-            _vary_on_origin(response)
+            merge_vary(response, "Origin")
         origin = request.headers.get("Origin")
-        if origin is None or not (self.any_origin or origin in self.origins):
+        if origin is None or not self.allows(origin):
             return
         headers["Access-Control-Allow-Origin"] = "*" if self.any_origin else origin
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
@@ -41,12 +46,18 @@ class CorsPolicy:
             headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
 
 
-def _vary_on_origin(response: Response) -> None:
+def covers(path: str) -> bool:
+    """Whether the answer to ``path`` gets the CORS headers."""
+    return path.startswith(API_PREFIX) or path == OEMBED_PATH
+
+
+def merge_vary(response: Response, name: str) -> None:
+    """Add ``name`` to the response's Vary: one header, no name twice (case-insensitively)."""
     values = response.headers.getlist("Vary")
     if not values:
-        response.headers["Vary"] = "Origin"
+        response.headers["Vary"] = name
         return
     names = [v.strip() for value in values for v in value.split(",") if v.strip()]
-    if "origin" not in {n.lower() for n in names}:
-        names.append("Origin")
+    if name.lower() not in {n.lower() for n in names}:
+        names.append(name)
     response.headers["Vary"] = ", ".join(dict.fromkeys(names))

@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema
 
 from pollsvc.api.examples import error_examples
+from pollsvc.api.openapi import BEARER
 from pollsvc.errors import STATUS_OF
 from pollsvc.schemas import ErrorSchema
 
@@ -34,10 +35,9 @@ _DESCRIPTIONS = {
     500: "A bug: logged with the request id.",
     503: "A backing store is unavailable; nothing was written. See Retry-After.",
 }
-SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}]}
+SECURED: dict[str, Any] = {"security": [{BEARER: []}]}
 PUBLIC: dict[str, Any] = {"security": []}
-OPTIONAL_KEY: dict[str, Any] = {}
-"""No operation-level security: the document's default (no key, or a key) applies."""
+"""An operation with neither inherits the document's default: no key, or a key (``getPoll``)."""
 
 HEADER_COMPONENTS = {
     "X-Request-ID": "RequestId", "ETag": "ETag", "Cache-Control": "CacheControl", "Vary": "Vary",

@@ -9,6 +9,7 @@ import ipaddress
 from flask import Blueprint, Response, request
 
 from pollsvc import metrics
+from pollsvc.api.auth import bearer_credential
 from pollsvc.api.common import NO_STORE, json_response
 from pollsvc.errors import ApiError, error_response
 from pollsvc.runtime import runtime
@@ -56,8 +57,8 @@ def metrics_view() -> Response:
 
 
 def may_scrape(token: str) -> bool:
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
+    presented = bearer_credential(request.headers.get("Authorization", ""))
+    return presented is not None and hmac.compare_digest(presented.encode(), token.encode())
 
 
 def from_loopback_directly() -> bool:

@@ -13,21 +13,22 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from pollsvc import metrics
-from pollsvc.api.cors import API_PREFIX, CorsPolicy
+from pollsvc.api.cors import covers
 from pollsvc.api.ratelimits import add_headers
 from pollsvc.config import Settings
 from pollsvc.errors import ApiError
+from pollsvc.runtime import runtime_of
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
-SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"))
-"""Added to every response (no view sets them, so they are appended, not looked up first)."""
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
+                    ("Server", ""))
+"""Added to every response (no view sets them, so they are appended, not looked up first). The
+empty ``Server`` replaces the HTTP server's ``Server: granian`` (Granian has no setting to drop it;
+its own errors for unparseable requests still carry it)."""
 MAX_URI_BYTES = 8192
 MAX_HEADER_BYTES = 16384
 """Below the HTTP server's own limits (Granian: a 64 KiB URI, a 400 KiB buffer), so that nearly
 every oversized request gets the JSON error shape from here, not the server's empty answer."""
-NO_BANNER = ("Server", "")
-"""Replaces the HTTP server's ``Server: granian`` on every response the app makes (Granian has no
-setting to drop it; its own errors for unparseable requests still carry it)."""
 BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOCKED_DOWN = (("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"), ("X-Frame-Options", "DENY"))
 """For every response that sets no policy of its own (JSON, errors, the 404 of any path): it may
@@ -37,7 +38,7 @@ run nothing and be framed by no one. Pages (the console, the demo, the embeds) s
 def install(app: Flask, settings: Settings) -> None:
     limit = settings.max_body_bytes
     too_large = f"The request body is larger than {limit} bytes."
-    cors = CorsPolicy(settings.cors_origin_list)
+    cors = runtime_of(app).cors
     # Request ids need to be unique, not secret: a random per-process prefix and a counter.
     prefix = os.urandom(6).hex()
     counter = itertools.count(1)
@@ -60,11 +61,10 @@ def install(app: Flask, settings: Settings) -> None:
         state = g._get_current_object()
         headers = response.headers
         headers.extend(SECURITY_HEADERS)
-        headers.set(*NO_BANNER)
         if "Content-Security-Policy" not in headers:
             headers.extend(LOCKED_DOWN)
         add_headers(response, state)
-        if req.path.startswith(API_PREFIX):
+        if covers(req.path):
             cors.apply(req, response)
         headers.add("X-Request-ID", state.get("request_id", ""))
         started = state.get("request_started")

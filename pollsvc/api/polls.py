@@ -9,7 +9,7 @@ from pollsvc.api import examples
 from pollsvc.api.auth import ADMIN, READERS, current_key, require_role
 from pollsvc.api.caller import read_caller
 from pollsvc.api.common import check_poll_id, json_response, load_body
-from pollsvc.api.docs import OPTIONAL_KEY, PUBLIC, READ_HEADERS, READ_PARAMETERS, SECURED, documented, json_request
+from pollsvc.api.docs import PUBLIC, READ_HEADERS, READ_PARAMETERS, SECURED, documented, json_request
 from pollsvc.api.ratelimits import rate_limited
 from pollsvc.errors import ApiError
 from pollsvc.extensions import db
@@ -90,7 +90,7 @@ POLL_OR_ADMIN_POLL = {
 
 
 @blp.route("/polls/<int:poll_id>", methods=["GET"])
-@documented(blp, 200, POLL_OR_ADMIN_POLL, operation_id="getPoll", errors=[401, 404, 429], **OPTIONAL_KEY,
+@documented(blp, 200, POLL_OR_ADMIN_POLL, operation_id="getPoll", errors=[401, 404, 429],
             response_description="The public poll (`view: public`), or with an API key the admin poll "
                                  "(`view: admin`).",
             parameters=READ_PARAMETERS, headers=READ_HEADERS, not_modified=True, example=examples.PUBLIC_POLL)

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from pollsvc.api import examples
 from pollsvc.api.caller import rate_limit_key
 from pollsvc.api.common import load_body
+from pollsvc.api.cors import CorsPolicy
 from pollsvc.api.docs import PUBLIC, documented, json_request
 from pollsvc.api.ratelimits import rate_limited
 from pollsvc.metrics import VIEWS
@@ -42,7 +43,7 @@ def record_views() -> Response:
     whether a poll exists. Reports include a view within seconds."""
     poll_ids = dict.fromkeys(body_poll_ids())
     rt = runtime()
-    if allowed_origin(request.headers.get("Origin"), rt.settings.cors_origin_list):
+    if allowed_origin(request.headers.get("Origin"), rt.cors):
         counted = rt.views.record(poll_ids, rate_limit_key(), rt.now())
         if counted:
             VIEWS.inc(counted)
@@ -65,11 +66,11 @@ def body_poll_ids() -> list[int]:
     return loaded
 
 
-def allowed_origin(origin: str | None, allowed: list[str] | str) -> bool:
+def allowed_origin(origin: str | None, cors: CorsPolicy) -> bool:
     """No ``Origin`` (not a browser's cross-site request), this service's own, or one of the
     configured sites. Our own is recognised by its host, whatever the scheme: behind a proxy that
     ends TLS the service sees http while the page was https."""
-    if origin is None or allowed == "*" or origin in allowed:
+    if origin is None or cors.allows(origin):
         return True
     try:
         host = urlsplit(origin).netloc

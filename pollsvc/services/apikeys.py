@@ -36,20 +36,26 @@ def create_key(session: DbSession, role: str, name: str | None, now: datetime,
     return f"{KEY_PREFIX}_{prefix}_{secret}"
 
 
+def _parts(key: str) -> tuple[str, str] | None:
+    """``(prefix, secret)`` of a key shaped ``psk_<prefix>_<secret>``, else None."""
+    parts = key.split("_", 2)
+    return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == KEY_PREFIX else None
+
+
 def key_prefix(key: str) -> str:
     """The public part of a key (``psk_<prefix>_...``): what ``list`` shows and ``revoke`` takes."""
-    parts = key.split("_", 2)
-    return parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else key
+    parts = _parts(key)
+    return parts[0] if parts else key
 
 
 def verify_key(session: DbSession, presented: str, now: datetime | None = None) -> ApiKey | None:
     """The active key matching ``presented``, else None (unknown, revoked or expired); the hash
     is compared in constant time."""
-    parts = presented.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or len(presented) > 200:
+    parts = _parts(presented)
+    if parts is None or len(presented) > 200:
         hmac.compare_digest(_digest(presented), _digest(""))  # same work for malformed keys
         return None
-    _, prefix, secret = parts
+    prefix, secret = parts
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
     expected = key.key_hash if key is not None else _digest("")
     if not hmac.compare_digest(expected, _digest(secret)) or key is None:

@@ -12,8 +12,7 @@ from pollsvc.models import Poll, PollCounterShard, PollHourlyView
 from pollsvc.services import DbSession
 from pollsvc.services.polls import status_condition
 from pollsvc.services.readmodel import engagement, poll_status
-
-SORTS = ("participants", "engagement")
+from pollsvc.services.store.base import views_query
 
 
 def polls_report(
@@ -95,6 +94,4 @@ def _views_of(session: DbSession, poll_ids: Iterable[int]) -> dict[int, int]:
     ids = list(poll_ids)
     if not ids:
         return {}
-    query = (select(PollHourlyView.poll_id, func.sum(PollHourlyView.views))
-             .where(PollHourlyView.poll_id.in_(ids)).group_by(PollHourlyView.poll_id))
-    return {poll_id: int(n or 0) for poll_id, n in session.execute(query).all()}
+    return {poll_id: int(n or 0) for poll_id, n in session.execute(views_query(ids)).all()}

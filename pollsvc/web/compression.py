@@ -30,6 +30,8 @@ import brotli
 from flask import Flask, Response, g, request
 from werkzeug.http import parse_accept_header
 
+from pollsvc.api.cors import merge_vary
+
 MIN_SIZE = 1024
 MAX_SIZE = 4 * 1024 * 1024
 """Larger answers (none today) are sent as they are rather than held in memory to compress."""
@@ -84,13 +86,6 @@ def choose_coding(accept_encoding: str) -> str | None:
     Browsers send a handful of distinct values: each is parsed once."""
     return parse_accept_header(accept_encoding).best_match(CODINGS)
 
-
-def merge_vary(response: Response, name: str) -> None:
-    """Add ``name`` to the response's Vary (one header, case-insensitively without repeats)."""
-    names = [v.strip() for value in response.headers.getlist("Vary") for v in value.split(",") if v.strip()]
-    if name.lower() not in {n.lower() for n in names}:
-        names.append(name)
-    response.headers["Vary"] = ", ".join(names)
 
 
 def _uncode_if_none_match() -> None:

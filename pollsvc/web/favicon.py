@@ -5,6 +5,8 @@ A real ICO (the console's ``favicon.svg`` drawn at 16, 32 and 48 px, PNG inside)
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, Response, request
@@ -15,10 +17,18 @@ ICON = Path(__file__).parent / "static" / "favicon.ico"
 CACHE = "public, max-age=86400"
 
 
+@lru_cache(maxsize=1)
+def icon() -> tuple[bytes, str]:
+    """The file and its ETag, read once per process."""
+    data = ICON.read_bytes()
+    return data, hashlib.sha1(data).hexdigest()
+
+
 @bp.get("/favicon.ico")
 def favicon() -> Response:
-    response = Response(ICON.read_bytes(), mimetype="image/vnd.microsoft.icon")
-    response.add_etag()
+    data, etag = icon()
+    response = Response(data, mimetype="image/vnd.microsoft.icon")
+    response.set_etag(etag)
     response.headers["Cache-Control"] = CACHE
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     response.make_conditional(request)

@@ -12,20 +12,18 @@ import re
 from html import escape
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
 from flask import Blueprint, Response, request
 
-from pollsvc.api.cors import CorsPolicy
+from pollsvc.api.common import json_response
 from pollsvc.api.ratelimits import rate_limited
 from pollsvc.errors import ApiError
-from pollsvc.runtime import runtime
 from pollsvc.schemas import is_article_id
 from pollsvc.web import embedinfo
 from pollsvc.web.embedinfo import EmbedTarget
 
 bp = Blueprint("oembed", __name__)
 
-PROVIDER_NAME = "pollsvc"
+PROVIDER_NAME = embedinfo.SITE_NAME
 CACHE_AGE = 3600
 """Seconds a consumer may keep an answer (``cache_age``): the iframe HTML only changes with the
 poll's question; the poll itself is always live inside the iframe."""
@@ -34,15 +32,6 @@ DEFAULT_WIDTH = 600
 MIN_SIZE = 1
 EMBED_PATH = re.compile(r"/embed/(?P<section>polls|articles)/(?P<ident>[^/]+)")
 DEFAULT_PORTS = {"http": "80", "https": "443"}
-
-
-class NotImplementedFormat(ApiError):
-    """501 (oEmbed: the provider can't answer in the requested format), in the error shape."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("bad_request", message)
-        self.code = "not_implemented"
-        self.status = 501
 
 
 def _host_key(netloc: str, scheme: str) -> str:
@@ -102,7 +91,7 @@ def oembed() -> Response:
         raise ApiError("bad_request", "The url parameter is required: the URL of an embed page.")
     response_format = request.args.get("format", "json")
     if response_format != "json":
-        raise NotImplementedFormat("Only format=json is provided.")
+        raise ApiError("not_implemented", "Only format=json is provided.")
     max_width, max_height = _dimension("maxwidth"), _dimension("maxheight")
     base, target, lang = embed_target(url)
     info = embedinfo.describe(target, lang)
@@ -121,12 +110,4 @@ def oembed() -> Response:
         "width": width,
         "height": height,
     }
-    return Response(orjson.dumps(body), mimetype="application/json",
-                    headers={"Cache-Control": HTTP_CACHE, "Cross-Origin-Resource-Policy": "cross-origin"})
-
-
-@bp.after_request
-def _cors(response: Response) -> Response:
-    """The public API's CORS policy (``POLLSVC_CORS_ORIGINS``), on answers and errors alike."""
-    CorsPolicy(runtime().settings.cors_origin_list).apply(request, response)
-    return response
+    return json_response(body, headers={"Cache-Control": HTTP_CACHE, "Cross-Origin-Resource-Policy": "cross-origin"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +12,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from pollsvc.errors import ApiError
 from pollsvc.runtime import runtime
 from pollsvc.schemas import is_article_id
+from pollsvc.services.reads import etag_of
 from pollsvc.web import embedinfo, pageurls
 
 STATIC = Path(__file__).parent / "static" / "widget"
@@ -51,11 +51,6 @@ WIDGET_MODULES = (
 VERSION_LENGTH = 16
 
 
-def content_hash(data: bytes) -> str:
-    """A content ETag / version: the same on every process and host."""
-    return hashlib.blake2b(data, digest_size=12).hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class WidgetBundle:
     source: bytes
@@ -80,7 +75,7 @@ def _bundle(stamp: tuple[int, ...]) -> WidgetBundle:
     served at once."""
     source = _join([(WIDGET_SRC / name).read_bytes() for name in WIDGET_MODULES])
     data = rjsmin.jsmin(source.decode("utf-8"), keep_bang_comments=True).encode("utf-8") + b"\n"
-    return WidgetBundle(source, data, content_hash(data))
+    return WidgetBundle(source, data, etag_of(data))
 
 
 def widget_bundle() -> WidgetBundle:
@@ -110,7 +105,7 @@ def widget_js() -> Response:
 
 @lru_cache(maxsize=64)
 def _asset_version(name: str, stamp: int) -> str:
-    return content_hash((STATIC / name).read_bytes())[:VERSION_LENGTH]
+    return etag_of((STATIC / name).read_bytes())[:VERSION_LENGTH]
 
 
 def asset_version(name: str) -> str | None:
@@ -161,7 +156,7 @@ def _embed(target: embedinfo.EmbedTarget, attribute: str, value: str) -> Respons
     page_url = base + target.path(lang)
     html = render_template(
         "widget/embed.html", attribute=attribute, value=value, lang=lang, user=user, info=info,
-        page_url=page_url, oembed_url=base + embedinfo.oembed_path(page_url),
+        page_url=page_url, oembed_url=base + embedinfo.oembed_path(page_url), site_name=embedinfo.SITE_NAME,
         widget_src=widget_url(), asset_url=asset_url)
     response = page(html, EMBED_CSP.format(ancestors=frame_ancestors(runtime().settings.cors_origin_list)))
     if user:

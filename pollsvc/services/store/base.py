@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, case, delete, func, literal, select, tuple_
+from sqlalchemy import Connection, Engine, Select, case, delete, func, literal, select, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from pollsvc.identity import BallotKeys
@@ -305,8 +305,7 @@ class Store:
         ids = sorted(set(poll_ids))
         if not ids:
             return {}
-        query = (select(PollHourlyView.poll_id, func.sum(PollHourlyView.views))
-                 .where(PollHourlyView.poll_id.in_(ids)).group_by(PollHourlyView.poll_id))
+        query = views_query(ids)
         found = {poll_id: int(n or 0) for poll_id, n in self.run(lambda c: c.execute(query).all())}
         return {poll_id: found.get(poll_id, 0) for poll_id in ids}
 
@@ -472,3 +471,9 @@ def rebuild_from_ballots(connection: Connection, poll_ids: list[int] | None, hou
 @contextlib.contextmanager
 def no_lock() -> Iterator[None]:
     yield
+
+
+def views_query(poll_ids: list[int]) -> Select[int, int]:
+    """``(poll_id, views)`` of the polls that have any views in SQL."""
+    return (select(PollHourlyView.poll_id, func.sum(PollHourlyView.views))
+            .where(PollHourlyView.poll_id.in_(poll_ids)).group_by(PollHourlyView.poll_id))
