@@ -63,7 +63,7 @@ def test_the_report_flags_a_run_and_voiding_it_leaves_the_legitimate_votes(live_
     legit_per_minute = LEGIT_VOTERS // MINUTES
     attack_per_minute = ATTACK // len(ATTACK_MINUTES)
     legit_votes = {0: 0, 1: 0, 2: 0}
-    start = clock.current
+    start = clock.current = clock.current.replace(second=57)  # the run's first minute straddles two
     for minute in range(MINUTES):
         voters = [("legit", minute * legit_per_minute + i) for i in range(legit_per_minute)]
         if minute in ATTACK_MINUTES:
@@ -269,6 +269,31 @@ def test_a_slowed_attacker_stays_in_his_burst_and_is_voided_again(client: Any, m
     assert client.post(url + "/voids", json={"burst": again["id"]}, headers=admin).status_code == 201
     results = client.get(url + "/results", headers=admin).json
     assert (results["participants"], results["voided"]) == (1, BURST_MIN + 12)
+
+
+def test_a_run_that_starts_late_in_a_minute_is_flagged_whole(client: Any, make_poll: Any,
+                                                              admin: dict[str, str], clock: Any) -> None:
+    """A run that begins at 12:00:55 leaves fewer than ``BURST_MIN`` ballots in its first minute;
+    they are still the run's, so voiding the burst leaves only the reader's ballot."""
+    clock.current = clock.current.replace(second=55)
+    poll = make_poll(results_visibility="always")
+    url = f"/api/v1/polls/{poll['id']}"
+    attacker = network_label(network_hash(TEST_SECRET, "203.0.113.1"))
+    reader = client.post("/api/v1/voters", environ_base={"REMOTE_ADDR": "198.51.100.7"}).json["voter_token"]
+    assert post_vote(client, poll, token=reader, ip="198.51.100.7").status_code == 201
+    for n in range(1, 3 * BURST_MIN):
+        if n == BURST_MIN // 2:
+            clock.advance(seconds=10)  # into the next minute
+        ip = f"203.0.113.{n}"
+        token = client.post("/api/v1/voters", environ_base={"REMOTE_ADDR": ip}).json["voter_token"]
+        assert post_vote(client, poll, token=token, ip=ip).status_code == 201
+    report = client.get(url + "/integrity", headers=admin).json
+    [burst] = [b for b in report["bursts"] if b["network"] == attacker]
+    assert burst["ballots"] == 3 * BURST_MIN - 1 and burst["verdict"] == "stuffing"
+    assert burst["start"] == report["minutes"][0]["start"]
+    assert client.post(url + "/voids", json={"burst": burst["id"]}, headers=admin).status_code == 201
+    results = client.get(url + "/results", headers=admin).json
+    assert (results["participants"], results["voided"]) == (1, 3 * BURST_MIN - 1)
 
 
 def test_metrics_count_votes_per_poll_and_bursts(client: Any, make_poll: Any, voter_token: Any) -> None:

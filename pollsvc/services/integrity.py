@@ -144,36 +144,53 @@ def _learn_usual_rates(store: Store, networks: list[Network], first_vote: dateti
 
 def _network_bursts(network: Network, typical: float) -> list[Burst]:
     """The network's runs: one starts in a minute at the burst threshold and goes on while the
-    network keeps casting above its usual rate, across pauses of up to ``PAUSE``. A run is found
-    on all its ballots, voided ones included, so that an attacker who carries on slowly after a
-    void extends the same burst (same id) and can be voided again; it reports its counted ballots."""
+    network keeps casting above its usual rate, across pauses of up to ``PAUSE``. A run also takes
+    in the minutes right before its first (no gap) that were above the usual rate: a run that
+    began late in a minute leaves only a few ballots in it. A run is found on all its ballots,
+    voided ones included, so that an attacker who carries on slowly after a void extends the same
+    burst (same id) and can be voided again; it reports its counted ballots."""
     if network.network_hash is None:
         return []
-    threshold = max(BURST_MIN, BURST_FACTOR * network.usual_per_minute)
-    runs: list[Burst] = []
-    totals: list[int] = []
-    for row in sorted(network.rows, key=lambda r: r.minute):
-        running = bool(runs) and row.minute - runs[-1].end <= PAUSE
-        if not (running and row.ballots > network.usual_per_minute) and row.ballots < threshold:
-            continue
-        if not running:
-            runs.append(Burst(row.minute, row.minute, network))
-            totals.append(0)
-        burst = runs[-1]
-        burst.end, burst.ballots = row.minute + MINUTE, burst.ballots + row.ballots - row.voided
-        burst.peak, totals[-1] = max(burst.peak, row.ballots), totals[-1] + row.ballots
+    usual = network.usual_per_minute
+    threshold = max(BURST_MIN, BURST_FACTOR * usual)
+    rows = sorted(network.rows, key=lambda r: r.minute)
+    runs: list[list[MinuteCount]] = []
+    for index, row in enumerate(rows):
+        if runs and row.minute - runs[-1][-1].minute - MINUTE <= PAUSE and row.ballots > usual:
+            runs[-1].append(row)
+        elif row.ballots >= threshold:
+            runs.append([*_lead_in(rows[:index], row.minute, usual), row])
+    return [b for b in (_run_burst(network, run, typical) for run in runs) if b.ballots]
+
+
+def _lead_in(earlier: list[MinuteCount], start: datetime, usual: float) -> list[MinuteCount]:
+    """The minutes just before ``start``, without a gap, each above the usual rate."""
+    lead: list[MinuteCount] = []
+    for row in reversed(earlier):
+        if row.minute != start - MINUTE or row.ballots <= usual:
+            break
+        lead.insert(0, row)
+        start = row.minute
+    return lead
+
+
+def _run_burst(network: Network, run: list[MinuteCount], typical: float) -> Burst:
+    burst = Burst(run[0].minute, run[-1].minute + MINUTE, network)
+    total = 0
+    for row in run:
+        burst.ballots += row.ballots - row.voided
+        burst.peak, total = max(burst.peak, row.ballots), total + row.ballots
         burst.tokens += row.token_ages
         if row.token_ages and row.token_age_sum / row.token_ages < FRESH_TOKEN:
             burst.fresh_here += min(row.token_ages, row.minted_here)
-    for burst, total in zip(runs, totals, strict=True):
-        if burst.tokens and burst.fresh_here >= burst.tokens / 2:
-            burst.reasons.append("tokens minted minutes before from the same network")
-        if total >= max(CONCENTRATED_MIN, CONCENTRATION * typical):
-            burst.reasons.append(f"more ballots than {CONCENTRATION} typical networks of this poll")
-        if burst.peak >= 4 * BURST_MIN:
-            burst.reasons.append(f"{burst.peak} ballots in one minute from one network")
-        burst.verdict = "stuffing" if burst.reasons else "surge"
-    return [b for b in runs if b.ballots]
+    if burst.tokens and burst.fresh_here >= burst.tokens / 2:
+        burst.reasons.append("tokens minted minutes before from the same network")
+    if total >= max(CONCENTRATED_MIN, CONCENTRATION * typical):
+        burst.reasons.append(f"more ballots than {CONCENTRATION} typical networks of this poll")
+    if burst.peak >= 4 * BURST_MIN:
+        burst.reasons.append(f"{burst.peak} ballots in one minute from one network")
+    burst.verdict = "stuffing" if burst.reasons else "surge"
+    return burst
 
 
 def _poll_bursts(rows: list[MinuteCount], networks: dict[bytes | None, Network]) -> list[Burst]:
