@@ -4,7 +4,7 @@ cache and reader, the rate limiter and the Redis client. Views reach it through 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,8 +13,10 @@ from limits import RateLimitItem
 
 from pollsvc.api.cors import CorsPolicy
 from pollsvc.config import Settings
+from pollsvc.metrics import BurstWatch
 from pollsvc.ratelimit import RateLimiter, parse_limits
 from pollsvc.services.botcheck import BotCheck, LoadLedger
+from pollsvc.services.integrity import BURST_MIN
 from pollsvc.services.reads import PollCache, PollReader
 from pollsvc.services.store import Store
 from pollsvc.services.views import VIEW_FLUSH_SECONDS, ViewCounter
@@ -45,6 +47,9 @@ class Runtime:
     """Which other sites' pages may call the public API (``POLLSVC_CORS_ORIGINS``)."""
     clock: Callable[[], datetime] = utcnow
     redis: Any = None
+    burst_watch: BurstWatch = field(default_factory=lambda: BurstWatch(BURST_MIN))
+    """This app's ballots per network and minute, for the bursts metric (its own: two apps in one
+    process must not add up each other's ballots)."""
 
     @classmethod
     def build(cls, settings: Settings, store: Store, clock: Callable[[], datetime], redis: Any) -> Runtime:

@@ -14,17 +14,14 @@ from pollsvc.api.docs import IDENTITY_PARAMETERS, PUBLIC, documented, json_reque
 from pollsvc.api.ratelimits import rate_limited
 from pollsvc.errors import ApiError
 from pollsvc.identity import issue_voter_token, network_label, voter_pass
-from pollsvc.metrics import BurstWatch
 from pollsvc.runtime import Runtime, runtime
 from pollsvc.schemas import ChallengeSchema, VoteInSchema, VoteOutSchema, VoterInSchema, VoterOutSchema
-from pollsvc.services.integrity import BURST_MIN
 from pollsvc.services.readmodel import iso
 from pollsvc.services.voting import cast_vote, votable_poll
 
 blp = Blueprint("votes", __name__, url_prefix="/api/v1", description="Voter identities and ballots.")
 
 _vote_schema = VoteInSchema()
-BURST_WATCH = BurstWatch(BURST_MIN)
 
 
 @blp.route("/voters/challenge", methods=["GET"])
@@ -100,7 +97,7 @@ def vote(poll_id: int) -> Response:
     signals = ballot_signals(identity, now)
     outcome = cast_vote(rt.polls, rt.settings.secret_key, poll, option_ids, identity, now, signals)
     if outcome.accepted and signals.network_hash:
-        BURST_WATCH.ballot(poll.id, network_label(signals.network_hash), now.timestamp())
+        rt.burst_watch.ballot(poll.id, network_label(signals.network_hash), now.timestamp())
     body = outcome.poll_body()
     if body is not None and outcome.has_voted:  # the voter's shared live re-read (GET ...?voter_pass=)
         body["voter_pass"] = voter_pass(rt.settings.secret_key, poll.id)
