@@ -70,7 +70,7 @@ def test_the_report_flags_a_run_and_voiding_it_leaves_the_legitimate_votes(live_
             voters += [("attack", minute * attack_per_minute + i) for i in range(attack_per_minute)]
         rng.shuffle(voters)
         for second, (kind, n) in enumerate(voters):
-            clock.current = start.replace(microsecond=0) + minute * _MINUTE + second * _MINUTE / (len(voters) + 1)
+            clock.current = start + minute * _MINUTE + second * _MINUTE / (len(voters) + 1)
             if kind == "legit":
                 option = rng.choice([0, 0, 1, 2])
                 assert LoopbackVoter(port, legit_address(n)).vote(poll, option) == 201
@@ -294,6 +294,24 @@ def test_a_run_that_starts_late_in_a_minute_is_flagged_whole(client: Any, make_p
     assert client.post(url + "/voids", json={"burst": burst["id"]}, headers=admin).status_code == 201
     results = client.get(url + "/results", headers=admin).json
     assert (results["participants"], results["voided"]) == (1, 3 * BURST_MIN - 1)
+
+
+def test_a_run_takes_in_one_minute_before_it_at_most(client: Any, make_poll: Any, admin: dict[str, str],
+                                                      clock: Any) -> None:
+    """An office /24 whose readers voted one a minute for three minutes, then a run of ten: the
+    run holds the minute just before it, not the office's earlier readers."""
+    poll = make_poll(results_visibility="always")
+    network = network_label(network_hash(TEST_SECRET, "203.0.113.1"))
+    n = 0
+    for ballots in (1, 1, 1, BURST_MIN + 2):
+        clock.advance(minutes=1)
+        for _ in range(ballots):
+            n += 1
+            token = client.post("/api/v1/voters", environ_base={"REMOTE_ADDR": f"203.0.113.{n}"}).json
+            assert post_vote(client, poll, token=token["voter_token"], ip=f"203.0.113.{n}").status_code == 201
+    report = client.get(f"/api/v1/polls/{poll['id']}/integrity", headers=admin).json
+    [burst] = [b for b in report["bursts"] if b["network"] == network]
+    assert burst["ballots"] == BURST_MIN + 3 and burst["start"] == report["minutes"][2]["start"]
 
 
 def test_metrics_count_votes_per_poll_and_bursts(client: Any, make_poll: Any, voter_token: Any) -> None:

@@ -7,8 +7,9 @@ minute, never an address.
   ballots and ``BURST_FACTOR`` times its usual rate (the voter tokens it minted per minute over
   the day before the poll's first ballot), and goes on while the network keeps casting above its
   usual rate, pausing ``PAUSE`` at most: an attacker slowed down by the proof of work stays in
-  his burst. A carrier's NAT that always sends many readers has a high usual rate; a quiet /24
-  has none.
+  his burst. The minute just before its first is the run's too, if above the usual rate: a run
+  that began late in a minute. A carrier's NAT that always sends many readers has a high usual
+  rate; a quiet /24 has none.
 - A **poll burst** is a minute in which the whole poll took ``BURST_FACTOR`` times its median
   minute (and at least ``POLL_BURST_MIN``): an article going viral, or a run.
 - The verdict is **stuffing** when a burst's ballots came with tokens minted minutes before from
@@ -144,34 +145,27 @@ def _learn_usual_rates(store: Store, networks: list[Network], first_vote: dateti
 
 def _network_bursts(network: Network, typical: float) -> list[Burst]:
     """The network's runs: one starts in a minute at the burst threshold and goes on while the
-    network keeps casting above its usual rate, across pauses of up to ``PAUSE``. A run also takes
-    in the minutes right before its first (no gap) that were above the usual rate: a run that
-    began late in a minute leaves only a few ballots in it. A run is found on all its ballots,
+    network keeps casting above its usual rate, across pauses of up to ``PAUSE``. A run that
+    began late in a minute leaves only a few ballots in it: the minute right before a run's
+    first is the run's too if it was above the usual rate. A run is found on all its ballots,
     voided ones included, so that an attacker who carries on slowly after a void extends the same
     burst (same id) and can be voided again; it reports its counted ballots."""
     if network.network_hash is None:
         return []
     usual = network.usual_per_minute
     threshold = max(BURST_MIN, BURST_FACTOR * usual)
-    rows = sorted(network.rows, key=lambda r: r.minute)
     runs: list[list[MinuteCount]] = []
-    for index, row in enumerate(rows):
+    previous: MinuteCount | None = None
+    for row in sorted(network.rows, key=lambda r: r.minute):
         if runs and row.minute - runs[-1][-1].minute - MINUTE <= PAUSE and row.ballots > usual:
             runs[-1].append(row)
         elif row.ballots >= threshold:
-            runs.append([*_lead_in(rows[:index], row.minute, usual), row])
+            run = [row]
+            if previous and previous.minute == row.minute - MINUTE and previous.ballots > usual:
+                run.insert(0, previous)  # the run began late in that minute
+            runs.append(run)
+        previous = row
     return [b for b in (_run_burst(network, run, typical) for run in runs) if b.ballots]
-
-
-def _lead_in(earlier: list[MinuteCount], start: datetime, usual: float) -> list[MinuteCount]:
-    """The minutes just before ``start``, without a gap, each above the usual rate."""
-    lead: list[MinuteCount] = []
-    for row in reversed(earlier):
-        if row.minute != start - MINUTE or row.ballots <= usual:
-            break
-        lead.insert(0, row)
-        start = row.minute
-    return lead
 
 
 def _run_burst(network: Network, run: list[MinuteCount], typical: float) -> Burst:
