@@ -5,11 +5,12 @@ A real ICO (the console's ``favicon.svg`` drawn at 16, 32 and 48 px, PNG inside)
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, Response, request
+
+from pollsvc.services.reads import etag_of
 
 bp = Blueprint("favicon", __name__)
 
@@ -21,7 +22,7 @@ CACHE = "public, max-age=86400"
 def icon() -> tuple[bytes, str]:
     """The file and its ETag, read once per process."""
     data = ICON.read_bytes()
-    return data, hashlib.sha1(data).hexdigest()
+    return data, etag_of(data)
 
 
 @bp.get("/favicon.ico")
