@@ -374,10 +374,11 @@ def test_workers_killed_mid_load(stack: Callable[..., Stack]) -> None:
     assert len(killed) == 3
     assert not server_errors(load), Counter(o.status for o in server_errors(load))
     assert load.codes()[201] > 0
-    # A killed worker's server may drop the connections waiting in its accept queue (a client sees
-    # a reset, an unknown outcome, which check_ballots accounts for): the last *answer* must be a 201.
-    answered = sorted((o for o in load.window(6.5, DURATION) if o.status is not None), key=lambda o: o.started)
-    assert answered and answered[-1].status == 201, "the server did not come back after a worker kill"
+    # A worker killed twice within seconds makes Granian give up on its server; the supervisor
+    # restarts it after a back-off, and the connections meanwhile are refused or reset (unknown
+    # outcomes, which check_ballots accounts for). What must hold: every answer after the kills is
+    # a 201, and once the workers are replaced, new clients are served.
+    assert all(o.status == 201 for o in load.window(6.5, DURATION) if o.status is not None)
     deadline = time.monotonic() + 20
     while len(worker_pids(s.server)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
